@@ -1,0 +1,264 @@
+/**
+ * Message data on the wire: CRLF normalisation, dot-stuffing, the end-of-data mark, and
+ * BDAT chunks. Streaming, constant memory, no sockets.
+ *
+ * Every CR, LF and CRLF of the message becomes CRLF, so a bare LF or CR never reaches the
+ * wire and no `\n.\n`-style end of data can be smuggled inside a message. For DATA
+ * (RFC 5321 §4.5.2) a `.` at the start of a line is doubled, including a dot that lands at a
+ * line start only because a bare CR or LF before it became CRLF; the data ends with exactly
+ * one `CRLF.CRLF`, a CRLF being added when the message did not end with one.
+ * BDAT (RFC 3030) carries the normalised octets as they are, without dot-stuffing.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { ConfigurationError } from '../errors.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+
+export interface NormaliserOptions {
+  /** Double a `.` at a line start (DATA). Default true. */
+  dotStuff?: boolean;
+  /** Throw `ConfigurationError` on an octet above 127 (no 8BITMIME). Default false. */
+  rejectEightBit?: boolean;
+}
+
+/** The state machine behind `DataEncoder` and `BdatChunker`; usable on its own. */
+export class LineEndingNormaliser {
+  readonly #dotStuff: boolean;
+  readonly #rejectEightBit: boolean;
+  #atLineStart = true;
+  #pendingCr = false;
+  #eightBit = false;
+
+  constructor(options: NormaliserOptions = {}) {
+    this.#dotStuff = options.dotStuff ?? true;
+    this.#rejectEightBit = options.rejectEightBit ?? false;
+  }
+
+  /** True once an octet above 127 went through. */
+  get eightBit(): boolean {
+    return this.#eightBit;
+  }
+
+  /** True when the output so far ends with CRLF (or nothing was output). */
+  get atLineStart(): boolean {
+    return this.#atLineStart && !this.#pendingCr;
+  }
+
+  /** Encodes one chunk; output may hold back a trailing CR until the next chunk. */
+  encode(chunk: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
+    let n = 0;
+    let atLineStart = this.#atLineStart;
+    let pendingCr = this.#pendingCr;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (pendingCr) {
+        pendingCr = false;
+        out[n++] = CR;
+        out[n++] = LF;
+        atLineStart = true;
+        if (byte === LF) continue;
+      }
+      if (byte === CR) {
+        pendingCr = true;
+      } else if (byte === LF) {
+        out[n++] = CR;
+        out[n++] = LF;
+        atLineStart = true;
+      } else {
+        if (byte === DOT && atLineStart && this.#dotStuff) out[n++] = DOT;
+        if (byte > 0x7f) {
+          if (this.#rejectEightBit) {
+            this.#atLineStart = atLineStart;
+            this.#pendingCr = pendingCr;
+            throw new ConfigurationError('message',
+              'contains 8-bit octets, and the server does not offer 8BITMIME.',
+              'Encode the message as 7-bit (quoted-printable or base64) or use a server ' +
+                'that offers 8BITMIME.');
+          }
+          this.#eightBit = true;
+        }
+        out[n++] = byte;
+        atLineStart = false;
+      }
+    }
+    this.#atLineStart = atLineStart;
+    this.#pendingCr = pendingCr;
+    return out.subarray(0, n);
+  }
+
+  /** Flushes a held CR, then adds a CRLF when the output does not end with one. */
+  finish(): Buffer {
+    if (this.#pendingCr || !this.#atLineStart) {
+      this.#pendingCr = false;
+      this.#atLineStart = true;
+      return Buffer.from('\r\n');
+    }
+    return Buffer.alloc(0);
+  }
+}
+
+export interface DataEncoderOptions {
+  /** End with `.CRLF` (after the final CRLF). Default true. */
+  terminate?: boolean;
+  /** Fail the stream with `ConfigurationError` on an octet above 127. Default false. */
+  rejectEightBit?: boolean;
+}
+
+const TERMINATOR = Buffer.from('.\r\n');
+
+/**
+ * The DATA body encoder: message octets in, wire octets out (normalised, dot-stuffed and,
+ * by default, terminated). `bytesOut` counts what it produced.
+ */
+export class DataEncoder extends Transform {
+  readonly #normaliser: LineEndingNormaliser;
+  readonly #terminate: boolean;
+  #bytesOut = 0;
+
+  constructor(options: DataEncoderOptions = {}) {
+    super();
+    this.#normaliser = new LineEndingNormaliser({
+      dotStuff: true,
+      rejectEightBit: options.rejectEightBit ?? false,
+    });
+    this.#terminate = options.terminate ?? true;
+  }
+
+  get bytesOut(): number {
+    return this.#bytesOut;
+  }
+
+  get eightBit(): boolean {
+    return this.#normaliser.eightBit;
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding,
+    callback: TransformCallback): void {
+    try {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      this.#emit(this.#normaliser.encode(bytes));
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#emit(this.#normaliser.finish());
+    if (this.#terminate) this.#emit(TERMINATOR);
+    callback();
+  }
+
+  #emit(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.#bytesOut += bytes.length;
+    this.push(bytes);
+  }
+}
+
+/** Encodes a whole message in memory for DATA (normalised, stuffed, terminated). */
+export function encodeData(message: Buffer): Buffer {
+  const normaliser = new LineEndingNormaliser({ dotStuff: true });
+  return Buffer.concat([normaliser.encode(message), normaliser.finish(), TERMINATOR]);
+}
+
+/** Normalises a whole message in memory (every line ending CRLF, a final CRLF, no stuffing). */
+export function normaliseLineEndings(message: Buffer): Buffer {
+  const normaliser = new LineEndingNormaliser({ dotStuff: false });
+  return Buffer.concat([normaliser.encode(message), normaliser.finish()]);
+}
+
+/** One BDAT chunk: the octets and whether it is the last one (`BDAT n LAST`). */
+export interface BdatChunk {
+  data: Buffer;
+  last: boolean;
+}
+
+export interface BdatChunkerOptions {
+  /** The chunk size in octets; every chunk but the last has exactly this size. Default 1 MiB. */
+  chunkSize?: number;
+  /** Fail the stream with `ConfigurationError` on an octet above 127. Default false. */
+  rejectEightBit?: boolean;
+}
+
+/**
+ * Splits a message into BDAT chunks (object mode out: `BdatChunk`). Line endings are
+ * normalised to CRLF and a final CRLF is added when missing, as for DATA; dots are not
+ * stuffed. It holds at most one chunk plus one input chunk, and always emits a last chunk
+ * (empty for an empty message). `bytesOut` counts the octets of all chunks.
+ */
+export class BdatChunker extends Transform {
+  readonly #normaliser: LineEndingNormaliser;
+  readonly #chunkSize: number;
+  #parts: Buffer[] = [];
+  #length = 0;
+  /** A full chunk kept back until we know whether it is the last. */
+  #held: Buffer | undefined;
+  #bytesOut = 0;
+
+  constructor(options: BdatChunkerOptions = {}) {
+    super({ readableObjectMode: true });
+    this.#chunkSize = options.chunkSize ?? 1024 * 1024;
+    this.#normaliser = new LineEndingNormaliser({
+      dotStuff: false,
+      rejectEightBit: options.rejectEightBit ?? false,
+    });
+  }
+
+  get bytesOut(): number {
+    return this.#bytesOut;
+  }
+
+  get eightBit(): boolean {
+    return this.#normaliser.eightBit;
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding,
+    callback: TransformCallback): void {
+    try {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      this.#add(this.#normaliser.encode(bytes));
+      callback();
+    } catch (error) {
+      callback(error as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.#add(this.#normaliser.finish());
+    const rest = Buffer.concat(this.#parts, this.#length);
+    if (this.#held && rest.length === 0) {
+      this.#out(this.#held, true);
+    } else {
+      if (this.#held) this.#out(this.#held, false);
+      this.#out(rest, true);
+    }
+    this.#held = undefined;
+    callback();
+  }
+
+  #add(bytes: Buffer): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const take = Math.min(this.#chunkSize - this.#length, bytes.length - offset);
+      this.#parts.push(bytes.subarray(offset, offset + take));
+      this.#length += take;
+      offset += take;
+      if (this.#length === this.#chunkSize) {
+        if (this.#held) this.#out(this.#held, false);
+        this.#held = Buffer.concat(this.#parts, this.#length);
+        this.#parts = [];
+        this.#length = 0;
+      }
+    }
+  }
+
+  #out(data: Buffer, last: boolean): void {
+    this.#bytesOut += data.length;
+    const chunk: BdatChunk = { data, last };
+    this.push(chunk);
+  }
+}
