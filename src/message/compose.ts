@@ -1,0 +1,161 @@
+/**
+ * MIME composition: a checked message description in, an RFC 5322 message stream out.
+ *
+ * Nodemailer's MailComposer builds the MIME tree; this module decides what goes in it:
+ * `Date`, a unique `Message-ID` on the sender's domain, RFC 2047 encoded words for non-ASCII
+ * header text (Nodemailer splits them on character boundaries), RFC 2231 parameters for
+ * non-ASCII file names, quoted-printable or base64 bodies (76-character lines) so the body is
+ * always 7-bit, CRLF line ends, and no `Bcc` header
+ * (Bcc recipients are only in the envelope). The message is produced as a stream each time
+ * `createStream()` is called: attachments and body files are read while sending, never held
+ * whole in memory.
+ *
+ * It does not validate: give it addresses from `parseAddressLine` and values already checked
+ * for CR/LF (see send-mail-task.ts). Priority headers follow System.Net.Mail exactly.
+ */
+import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { DsnOptions, Envelope } from '../client/types.js';
+import type { MailAddress } from './addresses.js';
+
+export type MailPriority = 'High' | 'Normal' | 'Low';
+
+/** A body given as text, or as a file read while sending (UTF-8). */
+export type BodySource = { content: string } | { path: string };
+
+export interface MessageSpec {
+  from: MailAddress;
+  to: MailAddress[];
+  cc?: MailAddress[];
+  /** Envelope only: never written as a header. */
+  bcc?: MailAddress[];
+  replyTo?: MailAddress[];
+  subject?: string;
+  /** The plain-text body (the SSIS message). */
+  text?: BodySource;
+  /** An HTML body; with `text` the two become a multipart/alternative. */
+  html?: BodySource;
+  /** Attached files: `filename` defaults to the file's base name. */
+  attachments?: Array<{ path: string; filename?: string }>;
+  /** Images the HTML references as `cid:<cid>`. */
+  inlineImages?: Array<{ cid: string; path: string }>;
+  priority?: MailPriority;
+  /** Extra header fields, written as given (after checks by the caller). */
+  headers?: Record<string, string>;
+  dsn?: DsnOptions;
+  /** Default: now. Kept for every stream of this message. */
+  date?: Date;
+  /** Default: `<uuid@sender-domain>`. */
+  messageId?: string;
+}
+
+export interface ComposedMessage {
+  /** From, then To + Cc + Bcc without duplicates (compared case-insensitively). */
+  envelope: Envelope;
+  /** With angle brackets: `<…@example.com>`. */
+  messageId: string;
+  date: Date;
+  /** The top-level header block as it is sent (CRLF-separated, folded, without Bcc). */
+  headerBlock: string;
+  /** True when an address needs SMTPUTF8 (a UTF-8 local part). */
+  smtpUtf8: boolean;
+  /** True when the message has octets above 127: only UTF-8 addresses (SMTPUTF8) cause it. */
+  eightBit: boolean;
+  /** A fresh stream of the whole message; call it once per attempt. */
+  createStream(): Readable;
+}
+
+/** The header values System.Net.Mail writes for MailPriority (Message.PrepareHeaders). */
+export const PRIORITY_HEADERS: Record<MailPriority, Record<string, string> | undefined> = {
+  High: { 'X-Priority': '1', Priority: 'urgent', Importance: 'high' },
+  Normal: undefined,
+  Low: { 'X-Priority': '5', Priority: 'non-urgent', Importance: 'low' },
+};
+
+/**
+ * Builds the message. Nothing is read here: files are opened by each `createStream()`.
+ *
+ * Bodies are always 7-bit (quoted-printable or base64, or 7bit when plain ASCII with short
+ * lines), even when the server offers 8BITMIME: MailComposer re-encodes every text part, and
+ * 7-bit content is accepted everywhere.
+ */
+export function composeMessage(spec: MessageSpec): ComposedMessage {
+  const date = spec.date ?? new Date();
+  const messageId = spec.messageId ?? newMessageId(spec.from);
+  const smtpUtf8 = [spec.from, ...spec.to, ...(spec.cc ?? []), ...(spec.bcc ?? [])]
+    .concat(spec.replyTo ?? [])
+    .some((a) => a.smtpUtf8);
+
+  const build = (): MailComposer =>
+    new MailComposer({
+      from: toHeaderAddress(spec.from),
+      to: spec.to.map(toHeaderAddress),
+      cc: spec.cc?.length ? spec.cc.map(toHeaderAddress) : undefined,
+      replyTo: spec.replyTo?.length ? spec.replyTo.map(toHeaderAddress) : undefined,
+      subject: spec.subject ?? '',
+      messageId,
+      date,
+      text: spec.text ? bodyContent(spec.text) : undefined,
+      html: spec.html ? bodyContent(spec.html) : undefined,
+      attachments: [
+        ...(spec.attachments ?? []).map((a) => ({
+          path: a.path,
+          filename: a.filename ?? basename(a.path),
+        })),
+        ...(spec.inlineImages ?? []).map((image) => ({
+          path: image.path,
+          cid: image.cid,
+          filename: basename(image.path),
+        })),
+      ],
+      headers: { ...(spec.priority ? PRIORITY_HEADERS[spec.priority] : {}), ...spec.headers },
+      newline: 'win',
+      disableUrlAccess: true,
+    });
+
+  const envelope: Envelope = {
+    from: spec.from.envelopeAddress,
+    to: dedupe([...spec.to, ...(spec.cc ?? []), ...(spec.bcc ?? [])]),
+    ...(spec.dsn ? { dsn: spec.dsn } : {}),
+  };
+  const headerBlock = build().compile().buildHeaders();
+  return {
+    envelope,
+    messageId,
+    date,
+    headerBlock,
+    smtpUtf8,
+    eightBit: smtpUtf8,
+    createStream: () => build().compile().createReadStream(),
+  };
+}
+
+function toHeaderAddress(address: MailAddress): { name: string; address: string } {
+  return { name: address.name, address: address.address };
+}
+
+function bodyContent(body: BodySource): { content: string } | { path: string } {
+  return 'path' in body ? { path: body.path } : { content: body.content };
+}
+
+function dedupe(addresses: MailAddress[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const a of addresses) {
+    const key = a.envelopeAddress.toLowerCase();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(a.envelopeAddress);
+    }
+  }
+  return out;
+}
+
+/** `<uuid@domain>` with the sender's (ASCII) domain, as RFC 5322 §3.6.4 recommends. */
+export function newMessageId(from: MailAddress): string {
+  const at = from.envelopeAddress.lastIndexOf('@');
+  const domain = at >= 0 ? from.envelopeAddress.slice(at + 1) : 'localhost';
+  return `<${randomUUID()}@${domain}>`;
+}
