@@ -57,6 +57,8 @@ export interface AuthOptions {
 export interface AuthContext {
   /** The host name the client connected to (used for the GSSAPI service name). */
   host: string;
+  /** The port the client connected to (sent by OAUTHBEARER as `port=`, RFC 7628). */
+  port?: number;
   /** True when the session is encrypted (implicit TLS or after STARTTLS). */
   secure: boolean;
   /** The mechanisms the server advertised after the last EHLO, upper case. */
