@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { simpleParser } from 'mailparser';
+import { parseAddressLine, type MailAddress } from '../../src/message/addresses.js';
+import { composeMessage, type MessageSpec } from '../../src/message/compose.js';
+
+const SUBJECT = 'Überweisungen – Tagesbericht ✓ für März: 日本語のテキストも少し';
+
+function one(line: string): MailAddress {
+  const { addresses, problems } = parseAddressLine('test', line);
+  assert.deepEqual(problems, []);
+  return addresses[0]!;
+}
+
+function all(line: string): MailAddress[] {
+  return parseAddressLine('test', line).addresses;
+}
+
+async function read(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headerBlock(raw: Buffer): string {
+  const text = raw.toString('latin1');
+  return text.slice(0, text.indexOf('\r\n\r\n'));
+}
+
+/** Unfolded value of a top-level header. */
+function header(raw: Buffer, name: string): string | undefined {
+  const unfolded = headerBlock(raw).replace(/\r\n[ \t]/g, ' ');
+  const line = unfolded.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'smtpcm-compose-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function spec(extra: Partial<MessageSpec> = {}): MessageSpec {
+  return {
+    from: one('"Reporting, Müller" <reports@example.com>'),
+    to: all('Jürgen Ähnlich <j@example.com>; ops@example.com'),
+    cc: all('audit@example.com'),
+    bcc: all('secret-boss@example.com'),
+    subject: SUBJECT,
+    text: { content: 'Guten Tag,\nanbei der Bericht.\n' },
+    ...extra,
+  };
+}
+
+describe('composeMessage', () => {
+  it('encodes a non-ASCII subject as RFC 2047 words, each a whole UTF-8 sequence', async () => {
+    const raw = await read(composeMessage(spec()).createStream());
+    const value = header(raw, 'Subject')!;
+    const words = value.match(/=\?UTF-8\?([BQ])\?([^?]*)\?=/gi) ?? [];
+    assert.ok(words.length > 1, 'a long subject is folded into several encoded words');
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    let decoded = '';
+    for (const word of words) {
+      const [, kind, data] = /=\?UTF-8\?([BQ])\?([^?]*)\?=/i.exec(word)!;
+      const bytes = kind!.toUpperCase() === 'B'
+        ? Buffer.from(data!, 'base64')
+        : Buffer.from(
+            data!.replace(/_/g, ' ').replace(/=([0-9A-F]{2})/gi, (_, h: string) =>
+              String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          );
+      // fatal: throws if a word ends in the middle of a character (RFC 2047 §5 (3)).
+      decoded += decoder.decode(bytes);
+      // RFC 2047 §2: an encoded word is at most 75 characters.
+      assert.ok(word.length <= 75, word);
+    }
+    assert.equal(decoded, SUBJECT);
+    const parsed = await simpleParser(raw);
+    assert.equal(parsed.subject, SUBJECT);
+  });
+
+  it('writes no Bcc header, but puts Bcc recipients in the envelope (deduplicated)', async () => {
+    const composed = composeMessage(spec({ cc: all('audit@example.com; OPS@example.com') }));
+    const raw = await read(composed.createStream());
+    assert.equal(header(raw, 'Bcc'), undefined);
+    assert.ok(!raw.toString('latin1').includes('secret-boss'));
+    assert.deepEqual(composed.envelope, {
+      from: 'reports@example.com',
+      to: ['j@example.com', 'ops@example.com', 'audit@example.com', 'secret-boss@example.com'],
+    });
+  });
+
+  it('writes the priority headers System.Net.Mail writes', async () => {
+    const high = await read(composeMessage(spec({ priority: 'High' })).createStream());
+    assert.equal(header(high, 'X-Priority'), '1');
+    assert.equal(header(high, 'Priority'), 'urgent');
+    assert.equal(header(high, 'Importance'), 'high');
+    const low = await read(composeMessage(spec({ priority: 'Low' })).createStream());
+    assert.equal(header(low, 'X-Priority'), '5');
+    assert.equal(header(low, 'Priority'), 'non-urgent');
+    assert.equal(header(low, 'Importance'), 'low');
+    const normal = await read(composeMessage(spec({ priority: 'Normal' })).createStream());
+    assert.equal(header(normal, 'X-Priority'), undefined);
+    assert.equal(header(normal, 'Importance'), undefined);
+  });
+
+  it('has Date, a Message-ID on the sender domain, unique per message, stable per stream', async () => {
+    const first = composeMessage(spec());
+    const second = composeMessage(spec());
+    assert.match(first.messageId, /^<[^@<>\s]+@example\.com>$/);
+    assert.notEqual(first.messageId, second.messageId);
+    const a = await read(first.createStream());
+    const b = await read(first.createStream());
+    assert.equal(header(a, 'Message-ID'), first.messageId);
+    assert.equal(header(b, 'Message-ID'), first.messageId);
+    assert.equal(header(a, 'Date'), header(b, 'Date'));
+    assert.ok(!Number.isNaN(Date.parse(header(a, 'Date')!)));
+  });
+
+  it('names a non-ASCII attachment with RFC 2231 parameters and base64 lines of 76', async () => {
+    const name = 'Übersicht März 2024 – Überweisungen und Rücklastschriften.bin';
+    const content = randomBytes(20_000);
+    await writeFile(join(dir, name), content);
+    const raw = await read(
+      composeMessage(spec({ attachments: [{ path: join(dir, name) }] })).createStream(),
+    );
+    const text = raw.toString('latin1');
+    assert.match(text, /filename\*0\*=utf-8''%C3%9Cbersicht/);
+    const body = text.slice(text.indexOf('Content-Disposition: attachment'));
+    const lines = body.slice(body.indexOf('\r\n\r\n') + 4).split('\r\n');
+    const base64Lines = lines.slice(0, lines.findIndex((l) => l.startsWith('--')) - 1);
+    assert.ok(base64Lines.length > 10);
+    // RFC 2045 §6.8: encoded lines are no more than 76 characters; the encoder fills them.
+    for (const line of base64Lines.slice(0, -1)) {
+      assert.equal(line.length, 76);
+    }
+    const parsed = await simpleParser(raw);
+    assert.equal(parsed.attachments[0]!.filename, name);
+    assert.ok(parsed.attachments[0]!.content.equals(content));
+  });
+
+  it('keeps every line within 998 octets, ends lines with CRLF and stays 7-bit', async () => {
+    const longLine = `${'Umsätze '.repeat(800)}\n`;
+    const raw = await read(composeMessage(spec({ text: { content: longLine } })).createStream());
+    const text = raw.toString('latin1');
+    assert.ok(!/[^\r]\n/.test(text), 'no bare LF');
+    assert.ok(!/\r[^\n]/.test(text), 'no bare CR');
+    for (const line of text.split('\r\n')) {
+      assert.ok(line.length <= 998, `line of ${line.length}`);
+    }
+    assert.ok(raw.every((byte) => byte < 128), 'every octet is 7-bit');
+    const parsed = await simpleParser(raw);
+    assert.equal(parsed.text, longLine);
+  });
+
+  it('builds HTML with a text alternative and a cid image, and reads body files', async () => {
+    await writeFile(join(dir, 'logo.png'), randomBytes(300));
+    await writeFile(join(dir, 'body.txt'), 'Text aus einer Datei: äöü\n');
+    const composed = composeMessage(
+      spec({
+        text: { path: join(dir, 'body.txt') },
+        html: { content: '<p>Bericht <img src="cid:logo@report"></p>' },
+        inlineImages: [{ cid: 'logo@report', path: join(dir, 'logo.png') }],
+        replyTo: all('Helpdesk <help@example.com>'),
+        headers: { 'X-Report-Id': '2024-03-01' },
+      }),
+    );
+    const raw = await read(composed.createStream());
+    const parsed = await simpleParser(raw);
+    assert.equal(parsed.text, 'Text aus einer Datei: äöü\n');
+    assert.match(String(parsed.html), /cid:logo@report|data:image/);
+    assert.equal(parsed.attachments[0]!.cid, 'logo@report');
+    assert.equal(parsed.replyTo?.value[0]?.address, 'help@example.com');
+    assert.equal(parsed.headers.get('x-report-id'), '2024-03-01');
+    assert.match(header(raw, 'Content-Type')!, /^multipart\/(alternative|related|mixed)/);
+  });
+
+  it('flags SMTPUTF8 and 8-bit only for a UTF-8 local part', () => {
+    assert.equal(composeMessage(spec()).smtpUtf8, false);
+    const utf8 = composeMessage(spec({ to: all('jörg@example.com') }));
+    assert.equal(utf8.smtpUtf8, true);
+    assert.equal(utf8.eightBit, true);
+  });
+});
