@@ -43,11 +43,6 @@ export interface TransportOptions {
   onTcpConnected?(): void;
 }
 
-/** A command line to write, and how the transcript shows it when that differs. */
-export interface OutgoingLine {
-  text: string;
-}
-
 interface Waiter {
   resolve(reply: SmtpReply): void;
   reject(error: SmtpError): void;

@@ -1,0 +1,11 @@
+/** The SMTP client: `SmtpClient` and its types. */
+export {
+  BDAT_CHUNK_SIZE,
+  DEFAULT_TIMEOUTS,
+  SmtpClient,
+  defaultClientName,
+  isValidFqdn,
+  resolveSecureMode,
+  type ConnectHooks,
+} from './smtp-client.js';
+export type * from './types.js';

@@ -1,0 +1,924 @@
+/**
+ * `SmtpClient`: one SMTP session over the transport. Greeting, EHLO (HELO only after 500 or
+ * 502), the TLS policy, AUTH through the SASL loop, the envelope and the message with
+ * per-recipient results, RSET, NOOP and QUIT.
+ *
+ * Supported: RFC 5321, 3207 (STARTTLS), 8314 (implicit TLS), 4954 (AUTH), 2920 (PIPELINING),
+ * 1870 (SIZE), 6152 (8BITMIME), 6531 (SMTPUTF8), 3030 (CHUNKING), 3461 (DSN), 2034/3463
+ * (enhanced status codes).
+ *
+ * A send is one transaction object: the commands are queued, flushed (in one write when the
+ * server offers PIPELINING) and their replies read in order. The client does not retry,
+ * pool or reconnect: a caller (the connection manager) does that from the error classes:
+ * - `SmtpCommandError`: refused; the session is still usable.
+ * - `SmtpRecipientsError`: nobody was accepted (after RSET); the session is still usable.
+ * - `SmtpConnectionError`: dropped (or 421) before the message was handed over: nothing was
+ *   delivered, safe to retry on a new connection.
+ * - `SmtpUnknownOutcomeError`: dropped after the final `.` or `BDAT LAST` and before the
+ *   reply; never retry silently.
+ * - `SmtpTimeoutError`, `SmtpProtocolError`, `SmtpTlsError`: the connection is closed.
+ * - `ConfigurationError`: bad input, found before anything was sent.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { isIPv4, isIPv6 } from 'node:net';
+import { Readable } from 'node:stream';
+import { authenticate } from '../auth/authenticate.js';
+import type { AuthContext, SaslExchange } from '../auth/mechanism.js';
+import {
+  ConfigurationError,
+  SmtpCommandError,
+  SmtpConnectionError,
+  SmtpError,
+  SmtpProtocolError,
+  SmtpRecipientsError,
+  SmtpTlsError,
+  SmtpUnknownOutcomeError,
+  type RecipientResult,
+  type SessionStage,
+} from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { noCapabilities, parseCapabilities, type Capabilities } from '../protocol/capabilities.js';
+import * as commands from '../protocol/commands.js';
+import {
+  BdatChunker,
+  DataEncoder,
+  LineEndingNormaliser,
+  type BdatChunk,
+} from '../protocol/data-encoder.js';
+import { ReplyCode } from '../protocol/reply-codes.js';
+import { formatReply, isPositiveCompletion, type SmtpReply } from '../protocol/reply.js';
+import { SmtpTransport } from '../transport/smtp-transport.js';
+import { Transcript } from '../transport/transcript.js';
+import type {
+  Envelope,
+  MessageSource,
+  SecureSocketOptions,
+  SendOptions,
+  SendResult,
+  SessionStep,
+  SmtpClientOptions,
+  SmtpTimeouts,
+  TlsInfo,
+} from './types.js';
+
+/** RFC 5321 §4.5.3.2, and 30 s to connect. */
+export const DEFAULT_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
+  connect: 30_000,
+  greeting: 300_000,
+  command: 300_000,
+  dataInitiation: 120_000,
+  dataBlock: 180_000,
+  dataTermination: 600_000,
+});
+
+/** The largest BDAT chunk, and the largest message sent as a single `BDAT n LAST`. */
+export const BDAT_CHUNK_SIZE = 1024 * 1024;
+/** The slices in which in-memory message data is written (each waits for drain). */
+const WRITE_SLICE = 64 * 1024;
+/** How long a polite QUIT may take when the session is being abandoned. */
+const QUIT_GRACE_MS = 5_000;
+
+export interface ConnectHooks {
+  /** Called as each setup step completes. */
+  onStep?(step: SessionStep): void;
+}
+
+/** `SslOnConnect` on 465, else `StartTlsWhenAvailable` (MailKit's `Auto`). */
+export function resolveSecureMode(secure: SecureSocketOptions | undefined,
+  port: number | undefined): Exclude<SecureSocketOptions, 'Auto'> {
+  if (secure === undefined || secure === 'Auto') {
+    return port === 465 ? 'SslOnConnect' : 'StartTlsWhenAvailable';
+  }
+  return secure;
+}
+
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** True for a name with a dot, valid labels, and a last label that is not all digits. */
+export function isValidFqdn(name: string): boolean {
+  if (name.length > 253 || !name.includes('.')) return false;
+  const labels = name.replace(/\.$/, '').split('.');
+  return labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels.at(-1)!);
+}
+
+/** This host's FQDN when `os.hostname()` is one, else an address literal of `localAddress`. */
+export function defaultClientName(localAddress: string | undefined): string {
+  const name = hostname();
+  if (isValidFqdn(name)) return name.replace(/\.$/, '');
+  let address = localAddress ?? '127.0.0.1';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) address = mapped[1]!;
+  if (isIPv6(address)) return `[IPv6:${address}]`;
+  if (isIPv4(address)) return `[${address}]`;
+  return '[127.0.0.1]';
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function hasEightBit(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return true;
+  return false;
+}
+
+/** The state of one message transaction; nothing of it lives in client fields. */
+interface Transaction {
+  mailLine: string;
+  recipients: RecipientResult[];
+  rcptLines: string[];
+  method: 'DATA' | 'BDAT';
+  /** The message normalised to CRLF (no stuffing), when it was given in memory. */
+  normalised?: Buffer;
+  /** Produces the stream, when it was not in memory. */
+  openStream?: () => Readable;
+  /** Fail the send when an 8-bit octet turns up in a stream (no 8BITMIME). */
+  rejectEightBit: boolean;
+  pipelining: boolean;
+  /** The final `.` or `BDAT LAST` was written: from here a drop means an unknown outcome. */
+  handedOver: boolean;
+  /** The reply to the end of data, once read. */
+  finalReply?: SmtpReply;
+  bytesOut: number;
+  mailError?: SmtpCommandError;
+  dataError?: SmtpCommandError;
+  /** DATA got 354. */
+  dataReady: boolean;
+}
+
+/** One command of a transaction: its line, its wait, and what its reply means. */
+interface QueuedCommand {
+  line: string;
+  stage: SessionStage;
+  timeoutMs: number;
+  /** Octets written right after the line (a BDAT chunk). */
+  trailer?: Buffer;
+  /** Returns false when the commands after this one must not be sent. */
+  onReply(reply: SmtpReply): boolean;
+}
+
+export class SmtpClient extends EventEmitter {
+  readonly #options: SmtpClientOptions;
+  readonly #timeouts: SmtpTimeouts;
+  readonly #mode: Exclude<SecureSocketOptions, 'Auto'>;
+  readonly #port: number;
+  readonly #logger: Logger;
+  readonly #transcript: Transcript;
+  #transport: SmtpTransport | undefined;
+  #greeting: SmtpReply | undefined;
+  #capabilities: Capabilities = noCapabilities();
+  #mechanism: string | undefined;
+  #broken = false;
+  #busy = false;
+  #messagesSent = 0;
+
+  /** Checks nothing on the network; `connect()` does the work. */
+  constructor(options: SmtpClientOptions) {
+    super();
+    if (!options.host) {
+      throw new ConfigurationError('host', 'is empty.', 'Give the SMTP server host name.');
+    }
+    this.#options = options;
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+    this.#mode = resolveSecureMode(options.secure, options.port);
+    this.#port = options.port ?? (this.#mode === 'SslOnConnect' ? 465 : 25);
+    this.#logger = options.logger ?? silentLogger;
+    this.#transcript = new Transcript(options.transcript);
+  }
+
+  /** What the server offered after the last EHLO (nothing after HELO or before connect). */
+  get capabilities(): Capabilities {
+    return this.#capabilities;
+  }
+
+  /** The 220 greeting; undefined before `connect()` has read it. */
+  get greeting(): SmtpReply | undefined {
+    return this.#greeting;
+  }
+
+  get tlsInfo(): TlsInfo | undefined {
+    return this.#transport?.tlsInfo;
+  }
+
+  /** True when the session is encrypted (implicit TLS or after STARTTLS). */
+  get secure(): boolean {
+    return this.#transport?.secure ?? false;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#transport?.remoteAddress;
+  }
+
+  /** The SASL mechanism that logged in, if any. */
+  get mechanism(): string | undefined {
+    return this.#mechanism;
+  }
+
+  /** Connected, not broken, and no transaction or command in flight. */
+  get usable(): boolean {
+    return this.#transport !== undefined && !this.#transport.closed && !this.#broken
+      && !this.#busy && this.#greeting !== undefined;
+  }
+
+  get messagesSent(): number {
+    return this.#messagesSent;
+  }
+
+  /** The last lines of the masked transcript, oldest first. */
+  get recentTranscript(): string[] {
+    return this.#transcript.recent();
+  }
+
+  /**
+   * Opens the session: socket (TLS at once for `SslOnConnect`), the 220 greeting, EHLO (HELO
+   * after 500/502 only), STARTTLS as `secure` says, and EHLO again after it. Throws
+   * `SmtpConnectionError` (refused, dropped, 421 or 554 greeting), `SmtpTlsError` (STARTTLS
+   * required but not offered, refused or not 220; handshake or certificate failure; bytes
+   * injected before the handshake), `SmtpTimeoutError`, `SmtpProtocolError`,
+   * `SmtpCommandError` (EHLO and HELO refused) or `ConfigurationError`. On failure the
+   * connection is closed.
+   */
+  async connect(hooks: ConnectHooks = {}): Promise<void> {
+    if (this.#transport) {
+      throw new ConfigurationError('connect', 'was already called on this client.',
+        'Create a new SmtpClient for a new connection.');
+    }
+    if (this.#options.clientName !== undefined) commands.ehlo(this.#options.clientName);
+    const tls = this.#options.tls ?? {};
+    let started = Date.now();
+    const step = (name: SessionStep['name'], detail?: string): void => {
+      const now = Date.now();
+      hooks.onStep?.({ name, durationMs: now - started, ...(detail ? { detail } : {}) });
+      started = now;
+    };
+    const implicit = this.#mode === 'SslOnConnect';
+    try {
+      const transport = await SmtpTransport.connect({
+        host: this.#options.host,
+        port: this.#port,
+        implicitTls: implicit ? tls : undefined,
+        localAddress: this.#options.localAddress,
+        connectTimeoutMs: this.#timeouts.connect,
+        transcript: this.#transcript,
+        logger: this.#logger,
+        maxReplyLineLength: this.#options.maxReplyLineLength,
+        maxReplyLines: this.#options.maxReplyLines,
+        onTcpConnected: () => step('connect', `${this.#options.host}:${this.#port}`),
+      });
+      this.#transport = transport;
+      transport.once('close', () => {
+        this.#broken = true;
+        this.emit('close');
+      });
+      if (implicit) step('tls-handshake', transport.tlsInfo?.protocol);
+
+      const greeting = await this.#read('greeting', this.#timeouts.greeting);
+      if (greeting.code !== ReplyCode.ServiceReady) {
+        const error = greeting.code === ReplyCode.TransactionFailed
+          ? new SmtpConnectionError(`${this.#server} refused the session: ` +
+              `${formatReply(greeting)}`, 'greeting',
+            { reply: greeting, transcript: this.#transcript.recent() })
+          : new SmtpProtocolError(`${this.#server} greeted with ${formatReply(greeting)} ` +
+              'instead of 220.', { transcript: this.#transcript.recent() });
+        return await this.#abandon(error, greeting.code === ReplyCode.TransactionFailed);
+      }
+      this.#greeting = greeting;
+      step('greeting', formatReply(greeting));
+
+      await this.#hello(step);
+      const wantsTls = this.#mode === 'StartTls'
+        || (this.#mode === 'StartTlsWhenAvailable' && this.#capabilities.startTls);
+      if (wantsTls) await this.#startTls(tls, step);
+    } catch (error) {
+      this.#broken = true;
+      this.#transport?.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * Logs in with `options.auth` through `src/auth/authenticate.ts`; returns the mechanism
+   * used. Returns `undefined` without sending AUTH when there is no user name, no access
+   * token and `windowsAuthentication` is not true. Every client line of the exchange after
+   * the mechanism name, and every 334 challenge, is masked in the transcript. Throws what
+   * the SASL loop throws (`SmtpAuthenticationError`), or a connection-level error.
+   */
+  async authenticate(): Promise<string | undefined> {
+    const auth = this.#options.auth;
+    if (!auth || (!auth.username && !auth.accessToken && auth.windowsAuthentication !== true)) {
+      return undefined;
+    }
+    const transport = this.#requireUsable('authenticate');
+    const exchange: SaslExchange = {
+      command: async (line) => {
+        if (/[\r\n\0]/.test(line)) {
+          throw new ConfigurationError('auth', 'a SASL line contains CR, LF or NUL ' +
+            '(not shown: it may hold a secret).', 'This is a bug in the mechanism.');
+        }
+        await transport.writeLines([line], 'auth', this.#timeouts.command);
+        return this.#read('auth', this.#timeouts.command);
+      },
+    };
+    const context: AuthContext = {
+      host: this.#options.host,
+      secure: transport.secure,
+      offered: [...this.#capabilities.auth],
+    };
+    const binding = channelBinding(transport);
+    if (binding) context.channelBinding = binding;
+    this.#busy = true;
+    this.#transcript.beginAuth();
+    try {
+      const { mechanism } = await authenticate(exchange, auth, context, this.#logger);
+      this.#mechanism = mechanism;
+      return mechanism;
+    } finally {
+      this.#transcript.endAuth();
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Sends one message: MAIL FROM (with SIZE, BODY, SMTPUTF8 and DSN parameters as needed and
+   * offered), every RCPT TO, then DATA or BDAT. Resolves with every recipient's result when
+   * at least one was accepted and the server took the message. See the class comment for
+   * the errors; an envelope or message the server cannot take (too large for its SIZE,
+   * 8-bit without 8BITMIME, non-ASCII addresses without SMTPUTF8, CR/LF in an address) is a
+   * `ConfigurationError` before anything is sent.
+   */
+  async send(envelope: Envelope, message: MessageSource,
+    options: SendOptions = {}): Promise<SendResult> {
+    const transport = this.#requireUsable('send');
+    const tx = this.#plan(envelope, message, options);
+    this.#busy = true;
+    const onAbort = (): void => {
+      transport.destroy(new SmtpConnectionError('The send was aborted.', 'data',
+        { transcript: this.#transcript.recent(), cause: options.signal?.reason }));
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) onAbort();
+      const result = await this.#transact(transport, tx);
+      this.#messagesSent += 1;
+      return result;
+    } catch (error) {
+      throw this.#outcomeError(tx, error);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      this.#busy = false;
+    }
+  }
+
+  /** RSET: ends any transaction. Throws `SmtpCommandError` when refused. */
+  async reset(): Promise<void> {
+    await this.#simple(commands.rset(), 'rset');
+  }
+
+  /** NOOP: checks the session is alive. Throws `SmtpCommandError` when refused. */
+  async noop(): Promise<void> {
+    await this.#simple(commands.noop(), 'noop');
+  }
+
+  /** QUIT, wait for the reply (errors ignored), then close. Never throws. */
+  async quit(): Promise<void> {
+    const transport = this.#transport;
+    if (!transport || transport.closed) return;
+    this.#busy = true;
+    try {
+      await transport.writeLines([commands.quit()], 'quit', this.#timeouts.command);
+      await transport.readReply('quit', this.#timeouts.command);
+    } catch {
+      // The server may close without a reply; the session ends either way.
+    } finally {
+      this.#busy = false;
+      this.#broken = true;
+      await closeTransport(transport);
+    }
+  }
+
+  /** Closes the connection at once, without QUIT. */
+  destroy(): void {
+    this.#broken = true;
+    this.#transport?.destroy();
+  }
+
+  get #server(): string {
+    return `${this.#options.host}:${this.#port}`;
+  }
+
+  #requireUsable(what: string): SmtpTransport {
+    const transport = this.#transport;
+    if (!transport || this.#greeting === undefined) {
+      throw new ConfigurationError(what, 'was called before connect().',
+        'Call connect() first.');
+    }
+    if (this.#busy) {
+      throw new ConfigurationError(what, 'was called while another command is in flight.',
+        'Wait for the previous call to finish.');
+    }
+    if (transport.closed || this.#broken) {
+      throw new SmtpConnectionError(`The session with ${this.#server} is closed.`, 'idle',
+        { transcript: this.#transcript.recent() });
+    }
+    return transport;
+  }
+
+  /** Reads a reply; a 421 closes the connection and throws `SmtpConnectionError`. */
+  async #read(stage: SessionStage, timeoutMs: number): Promise<SmtpReply> {
+    const transport = this.#transport!;
+    let reply: SmtpReply;
+    try {
+      reply = await transport.readReply(stage, timeoutMs);
+    } catch (error) {
+      this.#broken = true;
+      throw error;
+    }
+    if (reply.code === ReplyCode.ServiceNotAvailable) {
+      this.#broken = true;
+      transport.destroy();
+      throw new SmtpConnectionError(`${this.#server} closed the session: ${formatReply(reply)}`,
+        stage, { reply, transcript: this.#transcript.recent() });
+    }
+    return reply;
+  }
+
+  async #simple(line: string, stage: SessionStage): Promise<void> {
+    const transport = this.#requireUsable(line);
+    this.#busy = true;
+    try {
+      await transport.writeLines([line], stage, this.#timeouts.command);
+      const reply = await this.#read(stage, this.#timeouts.command);
+      if (!isPositiveCompletion(reply)) {
+        throw new SmtpCommandError(line, reply, { transcript: this.#transcript.recent() });
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Sends QUIT when the server is still talking to us, closes, and throws `error`. */
+  async #abandon(error: SmtpError, polite = true): Promise<never> {
+    const transport = this.#transport;
+    this.#broken = true;
+    if (transport && !transport.closed && polite) {
+      try {
+        const grace = Math.min(this.#timeouts.command, QUIT_GRACE_MS);
+        await transport.writeLines([commands.quit()], 'quit', grace);
+        await transport.readReply('quit', grace);
+      } catch {
+        // Best effort: the error below is what matters.
+      }
+    }
+    transport?.destroy();
+    throw error;
+  }
+
+  async #hello(step: (name: SessionStep['name'], detail?: string) => void): Promise<void> {
+    const transport = this.#transport!;
+    const name = this.#options.clientName ?? defaultClientName(transport.localAddress);
+    const ehloLine = commands.ehlo(name);
+    await transport.writeLines([ehloLine], 'ehlo', this.#timeouts.command);
+    const reply = await this.#read('ehlo', this.#timeouts.command);
+    if (isPositiveCompletion(reply)) {
+      this.#capabilities = parseCapabilities(reply);
+      step('ehlo', name);
+      return;
+    }
+    if (reply.code !== ReplyCode.CommandUnrecognized
+      && reply.code !== ReplyCode.CommandNotImplemented) {
+      await this.#abandon(new SmtpCommandError(ehloLine, reply,
+        { transcript: this.#transcript.recent() }));
+    }
+    const heloLine = commands.helo(name);
+    await transport.writeLines([heloLine], 'helo', this.#timeouts.command);
+    const heloReply = await this.#read('helo', this.#timeouts.command);
+    if (!isPositiveCompletion(heloReply)) {
+      await this.#abandon(new SmtpCommandError(heloLine, heloReply,
+        { transcript: this.#transcript.recent() }));
+    }
+    this.#capabilities = noCapabilities();
+    step('helo', name);
+  }
+
+  async #startTls(tls: NonNullable<SmtpClientOptions['tls']>,
+    step: (name: SessionStep['name'], detail?: string) => void): Promise<void> {
+    const transport = this.#transport!;
+    const required = this.#mode === 'StartTls';
+    if (!this.#capabilities.startTls) {
+      await this.#abandon(new SmtpTlsError(`${this.#server} does not offer STARTTLS, and ` +
+        'secure is StartTls: the session was closed before any AUTH or MAIL.',
+      { transcript: this.#transcript.recent() }));
+    }
+    const line = commands.startTls();
+    await transport.writeLines([line], 'starttls', this.#timeouts.command);
+    const reply = await this.#read('starttls', this.#timeouts.command);
+    if (reply.code !== ReplyCode.ServiceReady) {
+      if (required) {
+        await this.#abandon(new SmtpTlsError(`${this.#server} answered STARTTLS with ` +
+          `${formatReply(reply)}, and secure is StartTls: the session was closed before ` +
+          'any AUTH or MAIL.', { transcript: this.#transcript.recent(), cause:
+          new SmtpCommandError(line, reply) }));
+      }
+      this.#logger.warn({ server: this.#server, reply: formatReply(reply) },
+        `${this.#server} refused STARTTLS (${formatReply(reply)}); continuing without TLS ` +
+          'because secure is StartTlsWhenAvailable.');
+      return;
+    }
+    const info = await transport.upgrade(tls, this.#timeouts.connect);
+    step('starttls', `${info.protocol} ${info.cipher}`);
+    // RFC 3207 §4.2: forget everything learnt before TLS.
+    this.#capabilities = noCapabilities();
+    await this.#hello(step);
+  }
+
+  /** Checks the envelope and message against the session; builds every command line. */
+  #plan(envelope: Envelope, message: MessageSource, options: SendOptions): Transaction {
+    const caps = this.#capabilities;
+    const recipients = [...new Set(envelope.to)];
+    if (recipients.length === 0) {
+      throw new ConfigurationError('envelope.to', 'is empty.', 'Give at least one recipient.');
+    }
+    const utf8 = [envelope.from, ...recipients].some((address) => NON_ASCII.test(address));
+    if (utf8 && !caps.smtpUtf8) {
+      throw new ConfigurationError('envelope', `has a non-ASCII address, and ${this.#server} ` +
+        'does not offer SMTPUTF8.', 'Use ASCII addresses (punycode for the domain) or a ' +
+        'server that offers SMTPUTF8.');
+    }
+
+    let normalised: Buffer | undefined;
+    let openStream: (() => Readable) | undefined;
+    let eightBit: boolean;
+    let size = options.size;
+    if (typeof message === 'string' || Buffer.isBuffer(message)) {
+      const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+      const normaliser = new LineEndingNormaliser({ dotStuff: false });
+      normalised = Buffer.concat([normaliser.encode(bytes), normaliser.finish()]);
+      size = normalised.length;
+      eightBit = options.eightBit ?? hasEightBit(bytes);
+    } else {
+      openStream = typeof message === 'function' ? message : () => message;
+      eightBit = options.eightBit ?? caps.eightBitMime;
+    }
+    let rejectEightBit = false;
+    if (eightBit && !caps.eightBitMime) {
+      if (normalised !== undefined || options.eightBit === true) {
+        throw new ConfigurationError('message', `has 8-bit octets, and ${this.#server} does ` +
+          'not offer 8BITMIME.', 'Encode the message as 7-bit (quoted-printable or base64) ' +
+          'or use a server that offers 8BITMIME.');
+      }
+    }
+    if (!caps.eightBitMime && normalised === undefined) rejectEightBit = true;
+
+    if (caps.size !== undefined && size !== undefined && size > caps.size) {
+      throw new ConfigurationError('message', `is ${size} octets, larger than the ` +
+        `${caps.size} octets ${this.#server} accepts (SIZE).`,
+      'Send a smaller message (fewer or smaller attachments), or use another server.');
+    }
+
+    const mailParams: commands.CommandParameters = {};
+    if (caps.keywords.has('SIZE') && size !== undefined) mailParams.SIZE = size;
+    if (eightBit && caps.eightBitMime) mailParams.BODY = '8BITMIME';
+    if (utf8) mailParams.SMTPUTF8 = true;
+    const rcptParams: commands.CommandParameters = {};
+    if (envelope.dsn) {
+      const { ret, envelopeId, notify } = envelope.dsn;
+      if (notify && notify.includes('NEVER' as never) && notify.length > 1) {
+        throw new ConfigurationError('envelope.dsn.notify', 'combines NEVER with other values.',
+          'Use NEVER alone, or any of SUCCESS, FAILURE and DELAY.');
+      }
+      if (!caps.dsn) {
+        this.#logger.warn({ server: this.#server }, `${this.#server} does not offer DSN; ` +
+          'the delivery status notification request is not sent.');
+      } else {
+        if (ret) mailParams.RET = ret;
+        if (envelopeId !== undefined) mailParams.ENVID = commands.xtext(envelopeId);
+        if (notify && notify.length > 0) rcptParams.NOTIFY = notify.join(',');
+      }
+    }
+
+    return {
+      mailLine: commands.mailFrom(envelope.from, mailParams),
+      rcptLines: recipients.map((to) => commands.rcptTo(to, rcptParams)),
+      recipients: recipients.map((recipient) => ({ recipient, status: 'unknown' })),
+      method: caps.chunking && this.#options.chunking !== false ? 'BDAT' : 'DATA',
+      normalised,
+      openStream,
+      rejectEightBit,
+      pipelining: caps.pipelining && this.#options.pipelining !== false,
+      handedOver: false,
+      bytesOut: 0,
+      dataReady: false,
+    };
+  }
+
+  /** Runs a queue of commands: one write and replies in order, or one at a time. */
+  async #run(transport: SmtpTransport, queue: QueuedCommand[], pipelined: boolean,
+    onWritten?: () => void): Promise<void> {
+    if (pipelined) {
+      const trailers = queue.filter((c) => c.trailer !== undefined);
+      const trailer = trailers.length > 0 ? queue.at(-1)!.trailer : undefined;
+      await transport.writeLines(queue.map((c) => c.line), queue[0]!.stage,
+        this.#timeouts.command, trailer);
+      onWritten?.();
+      for (const command of queue) command.onReply(await this.#read(command.stage,
+        command.timeoutMs));
+      return;
+    }
+    for (const command of queue) {
+      await transport.writeLines([command.line], command.stage, this.#timeouts.command,
+        command.trailer);
+      if (command.trailer !== undefined) onWritten?.();
+      if (!command.onReply(await this.#read(command.stage, command.timeoutMs))) return;
+    }
+  }
+
+  async #transact(transport: SmtpTransport, tx: Transaction): Promise<SendResult> {
+    const timeouts = this.#timeouts;
+    const transcript = (): string[] => this.#transcript.recent();
+    const queue: QueuedCommand[] = [{
+      line: tx.mailLine,
+      stage: 'mail',
+      timeoutMs: timeouts.command,
+      onReply: (reply) => {
+        if (isPositiveCompletion(reply)) return true;
+        tx.mailError = new SmtpCommandError(tx.mailLine, reply, { transcript: transcript() });
+        return false;
+      },
+    }];
+    tx.rcptLines.forEach((line, index) => {
+      const result = tx.recipients[index]!;
+      queue.push({
+        line,
+        stage: 'rcpt',
+        timeoutMs: timeouts.command,
+        onReply: (reply) => {
+          result.status = isPositiveCompletion(reply) ? 'accepted' : 'rejected';
+          result.reply = reply;
+          return true;
+        },
+      });
+    });
+    // With PIPELINING the end of the envelope goes in the same write: DATA, or the whole
+    // message as one BDAT LAST when it is in memory and small enough.
+    const singleBdat = tx.method === 'BDAT' && tx.normalised !== undefined
+      && tx.normalised.length <= BDAT_CHUNK_SIZE && tx.pipelining;
+    if (tx.pipelining && tx.method === 'DATA') queue.push(this.#dataCommand(tx));
+    if (singleBdat) {
+      const body = tx.normalised!;
+      const line = commands.bdat(body.length, true);
+      queue.push({
+        line,
+        stage: 'bdat',
+        timeoutMs: timeouts.dataTermination,
+        trailer: body,
+        onReply: (reply) => {
+          tx.finalReply = reply;
+          return true;
+        },
+      });
+    }
+    await this.#run(transport, queue, tx.pipelining, () => {
+      if (singleBdat) {
+        tx.handedOver = true;
+        tx.bytesOut = tx.normalised!.length;
+      }
+    });
+
+    const accepted = tx.recipients.filter((r) => r.status === 'accepted');
+    if (tx.mailError || accepted.length === 0) {
+      if (tx.dataReady) await this.#endEmptyData(transport);
+      await this.#resetAfterFailure(transport);
+      if (tx.mailError) throw tx.mailError;
+      throw new SmtpRecipientsError(`${this.#server} accepted none of the ` +
+        `${tx.recipients.length} recipient(s).`, tx.recipients, { transcript: transcript() });
+    }
+
+    if (!singleBdat) {
+      if (tx.method === 'DATA') {
+        if (!tx.pipelining) await this.#run(transport, [this.#dataCommand(tx)], false);
+        if (tx.dataError) {
+          await this.#resetAfterFailure(transport);
+          throw tx.dataError;
+        }
+        await this.#writeData(transport, tx);
+        tx.finalReply = await this.#read('data-termination', timeouts.dataTermination);
+      } else {
+        await this.#writeBdat(transport, tx);
+      }
+    }
+
+    const final = tx.finalReply!;
+    const command = tx.method === 'DATA' ? '<end of data>' : 'BDAT LAST';
+    if (!isPositiveCompletion(final)) {
+      for (const result of accepted) {
+        result.status = 'rejected';
+        result.reply = final;
+      }
+      throw new SmtpCommandError(command, final, { transcript: transcript() });
+    }
+    for (const result of accepted) result.reply = final;
+    return {
+      accepted: accepted.map((r) => r.recipient),
+      rejected: tx.recipients.filter((r) => r.status === 'rejected'),
+      recipients: tx.recipients,
+      reply: final,
+      size: tx.bytesOut,
+      method: tx.method,
+    };
+  }
+
+  #dataCommand(tx: Transaction): QueuedCommand {
+    const line = commands.data();
+    return {
+      line,
+      stage: 'data',
+      timeoutMs: this.#timeouts.dataInitiation,
+      onReply: (reply) => {
+        if (reply.code === ReplyCode.StartMailInput) {
+          tx.dataReady = true;
+          return true;
+        }
+        tx.dataError = new SmtpCommandError(line, reply,
+          { transcript: this.#transcript.recent() });
+        return false;
+      },
+    };
+  }
+
+  /** A 354 came although nobody was accepted (pipelining): end the data at once, empty. */
+  async #endEmptyData(transport: SmtpTransport): Promise<void> {
+    await transport.writeLines(['.'], 'data-termination', this.#timeouts.dataBlock);
+    await this.#read('data-termination', this.#timeouts.dataTermination);
+  }
+
+  /** RSET after a refused MAIL, RCPT or DATA; a refused RSET breaks the session. */
+  async #resetAfterFailure(transport: SmtpTransport): Promise<void> {
+    await transport.writeLines([commands.rset()], 'rset', this.#timeouts.command);
+    const reply = await this.#read('rset', this.#timeouts.command);
+    if (!isPositiveCompletion(reply)) {
+      this.#broken = true;
+      transport.destroy();
+    }
+  }
+
+  /** The message after 354: normalised, dot-stuffed, `.` last; back-pressure respected. */
+  async #writeData(transport: SmtpTransport, tx: Transaction): Promise<void> {
+    const blockMs = this.#timeouts.dataBlock;
+    const terminator = Buffer.from('.\r\n');
+    if (tx.normalised !== undefined) {
+      const encoder = new LineEndingNormaliser({ dotStuff: true });
+      const wire = Buffer.concat([encoder.encode(tx.normalised), encoder.finish(), terminator]);
+      for (let offset = 0; offset < wire.length; offset += WRITE_SLICE) {
+        const end = Math.min(offset + WRITE_SLICE, wire.length);
+        if (end === wire.length) tx.handedOver = true;
+        await transport.write(wire.subarray(offset, end), 'data-block', blockMs);
+      }
+      tx.bytesOut = wire.length;
+    } else {
+      const encoder = new DataEncoder({ terminate: false, rejectEightBit: tx.rejectEightBit });
+      await this.#pump(tx, encoder, async (chunk: Buffer) => {
+        await transport.write(chunk, 'data-block', blockMs);
+      });
+      tx.handedOver = true;
+      await transport.write(terminator, 'data-block', blockMs);
+      tx.bytesOut = encoder.bytesOut + terminator.length;
+    }
+    this.#transcript.note(`${tx.bytesOut} octets of message data`);
+    this.#transcript.client('.');
+  }
+
+  /** The message as BDAT chunks; the last is `BDAT n LAST`, whose reply is the final one. */
+  async #writeBdat(transport: SmtpTransport, tx: Transaction): Promise<void> {
+    let pendingReads = 0;
+    let firstError: SmtpCommandError | undefined;
+    const sendChunk = async (chunk: BdatChunk): Promise<void> => {
+      const line = commands.bdat(chunk.data.length, chunk.last);
+      if (chunk.last) tx.handedOver = true;
+      await transport.writeLines([line], 'bdat', this.#timeouts.dataBlock, chunk.data);
+      tx.bytesOut += chunk.data.length;
+      if (chunk.last) return;
+      if (tx.pipelining) {
+        pendingReads += 1;
+        return;
+      }
+      const reply = await this.#read('bdat', this.#timeouts.command);
+      if (!isPositiveCompletion(reply)) {
+        throw new SmtpCommandError(line, reply, { transcript: this.#transcript.recent() });
+      }
+    };
+    try {
+      if (tx.normalised !== undefined) {
+        const body = tx.normalised;
+        let offset = 0;
+        do {
+          const end = Math.min(offset + BDAT_CHUNK_SIZE, body.length);
+          await sendChunk({ data: body.subarray(offset, end), last: end === body.length });
+          offset = end;
+        } while (offset < body.length);
+      } else {
+        const chunker = new BdatChunker({ chunkSize: BDAT_CHUNK_SIZE,
+          rejectEightBit: tx.rejectEightBit });
+        await this.#pump(tx, chunker, sendChunk);
+      }
+    } catch (error) {
+      if (!(error instanceof SmtpCommandError)) throw error;
+      // RFC 3030 §4.2: after a refused chunk, send no more; the transaction failed.
+      await this.#resetAfterFailure(transport);
+      throw error;
+    }
+    for (let i = 0; i < pendingReads; i++) {
+      const reply = await this.#read('bdat', this.#timeouts.command);
+      if (!isPositiveCompletion(reply) && !firstError) {
+        firstError = new SmtpCommandError('BDAT', reply, { transcript: this.#transcript.recent() });
+      }
+    }
+    tx.finalReply = await this.#read('data-termination', this.#timeouts.dataTermination);
+    if (firstError) {
+      if (isPositiveCompletion(tx.finalReply)) {
+        throw new SmtpProtocolError(`${this.#server} refused a BDAT chunk but accepted the ` +
+          'message.', { transcript: this.#transcript.recent() });
+      }
+    }
+  }
+
+  /** Streams the message through `transform`, handing each output chunk to `sink`. */
+  async #pump<T>(tx: Transaction, transform: DataEncoder | BdatChunker,
+    sink: (chunk: T) => Promise<void>): Promise<void> {
+    const source = tx.openStream!();
+    if (!(source instanceof Readable)) {
+      throw new ConfigurationError('message', 'is not a Buffer, string or Readable stream.',
+        'Pass the message as one of those.');
+    }
+    const onSourceError = (error: Error): void => {
+      transform.destroy(error);
+    };
+    source.once('error', onSourceError);
+    source.pipe(transform);
+    try {
+      for await (const chunk of transform) await sink(chunk as T);
+    } catch (error) {
+      source.unpipe(transform);
+      source.destroy();
+      transform.destroy();
+      if (error instanceof SmtpError) throw error;
+      throw new SmtpConnectionError(`Reading the message failed: ${(error as Error).message}; ` +
+        'the connection was closed so that no partial message is delivered.', 'data-block',
+      { transcript: this.#transcript.recent(), cause: error });
+    } finally {
+      source.removeListener('error', onSourceError);
+    }
+  }
+
+  /**
+   * Turns a failure during a transaction into what the caller must know: after the final
+   * `.` or `BDAT LAST` and before its reply, a broken connection is an unknown outcome (a
+   * 421 is not: the server said it did not take the message).
+   */
+  #outcomeError(tx: Transaction, error: unknown): unknown {
+    const transport = this.#transport;
+    const broken = transport === undefined || transport.closed || this.#broken;
+    if (error instanceof SmtpError && broken && !(error instanceof ConfigurationError)) {
+      this.#broken = true;
+      transport?.destroy();
+      const closedBy421 = error instanceof SmtpConnectionError && error.reply !== undefined;
+      if (tx.handedOver && tx.finalReply === undefined && !closedBy421) {
+        const recipients = tx.recipients.map((r): RecipientResult =>
+          (r.status === 'rejected' ? r : { recipient: r.recipient, status: 'unknown' }));
+        return new SmtpUnknownOutcomeError(
+          `The connection to ${this.#server} broke after the message was handed over and ` +
+            `before the server replied (${error.message}); it may or may not have been ` +
+            'accepted. Do not resend without checking.',
+          recipients, { transcript: this.#transcript.recent(), cause: error });
+      }
+    }
+    if (error instanceof ConfigurationError && transport && !transport.closed && tx.dataReady) {
+      // Refused mid-data (8-bit in a stream): the data cannot be ended without delivering a
+      // truncated message, so the connection goes.
+      this.#broken = true;
+      transport.destroy();
+    }
+    return error;
+  }
+}
+
+/** Waits for the transport to close after `end()`, at most 2 s, then destroys it. */
+async function closeTransport(transport: SmtpTransport): Promise<void> {
+  if (transport.closed) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      transport.destroy();
+      resolve();
+    }, 2_000);
+    transport.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    transport.end();
+  });
+}
+
+/** tls-exporter (RFC 9266) for TLS 1.3 sessions; undefined otherwise. */
+function channelBinding(transport: SmtpTransport): Buffer | undefined {
+  const socket = transport.tlsSocket;
+  if (!socket || socket.getProtocol() !== 'TLSv1.3') return undefined;
+  return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));
+}

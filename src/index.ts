@@ -1,0 +1,24 @@
+/** smtpcm's public API. Each layer adds its exports here. */
+export * from './errors.js';
+export * from './secret.js';
+export * from './log.js';
+
+// Wire format
+export * from './protocol/reply.js';
+export * from './protocol/reply-codes.js';
+export * from './protocol/reply-parser.js';
+export * from './protocol/capabilities.js';
+export * as commands from './protocol/commands.js';
+export { xtext, type CommandParameters } from './protocol/commands.js';
+export * from './protocol/data-encoder.js';
+
+// Transport
+export { SmtpTransport, type TransportOptions } from './transport/smtp-transport.js';
+export { Transcript, maskAuthLine } from './transport/transcript.js';
+export { normaliseThumbprint, prepareTls, describeTls, type PreparedTls } from './transport/tls.js';
+
+// Client
+export * from './client/index.js';
+
+// Test and demo support
+export * from './capture/certificates.js';
