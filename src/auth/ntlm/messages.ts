@@ -95,8 +95,13 @@ export function parseChallengeMessage(raw: Buffer): ChallengeMessage {
   const flags = raw.readUInt32LE(20);
   const unicode = (flags & NtlmFlags.NEGOTIATE_UNICODE) !== 0;
   const targetNameBytes = readField(raw, 12, 'TargetName');
+  // Old servers end the header after the challenge (32 bytes) and put the target name
+  // right there; the TargetInfo field exists only when the payload starts at 48 or later.
+  const targetNameOffset = raw.readUInt32LE(16);
+  const hasTargetInfoField =
+    raw.length >= 48 && (targetNameBytes.length === 0 || targetNameOffset >= 48);
   let targetInfo: Buffer = Buffer.alloc(0);
-  if (raw.length >= 48) targetInfo = readField(raw, 40, 'TargetInfo');
+  if (hasTargetInfoField) targetInfo = readField(raw, 40, 'TargetInfo');
   const pairs = parseAvPairs(targetInfo);
   return {
     flags,
