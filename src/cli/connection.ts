@@ -1,0 +1,32 @@
+/**
+ * `--connection <string|name>`: a value containing `=` is a connection string; anything else
+ * names a connection in the project file (`smtpcm.json`, or `$SMTPCM_PROJECT`).
+ */
+import { SmtpConnectionManager } from '../connection/connection-manager.js';
+import { findConnection, loadProjectFile } from '../connection/project-file.js';
+import type { Logger, TranscriptLogger } from '../log.js';
+
+export interface OpenConnectionOptions {
+  logger?: Logger;
+  transcript?: TranscriptLogger;
+}
+
+/** True when the `--connection` value is a connection string rather than a name. */
+export function isConnectionString(value: string): boolean {
+  return value.includes('=');
+}
+
+/**
+ * The connection manager the value designates; the caller closes it. Throws
+ * ConfigurationError for a bad connection string, a bad project file or an unknown name.
+ * The project file is read only for a name.
+ */
+export async function openConnection(
+  value: string,
+  options: OpenConnectionOptions = {},
+): Promise<SmtpConnectionManager> {
+  if (isConnectionString(value)) {
+    return new SmtpConnectionManager({ name: 'command line', connectionString: value, ...options });
+  }
+  return findConnection(await loadProjectFile(), value, options);
+}

@@ -1,0 +1,42 @@
+/** Human-readable rendering of the connection manager's test-connection report. */
+import type { TestConnectionReport } from '../connection/connection-manager.js';
+
+export function reportSucceeded(report: TestConnectionReport): boolean {
+  return report.success;
+}
+
+/** The report as lines for a terminal: steps with timings, TLS, extensions, the outcome. */
+export function formatTestReport(report: TestConnectionReport): string {
+  const lines: string[] = [];
+  lines.push(`Connection "${report.connection.name}": ${report.connection.connectionString}`);
+  if (report.server) {
+    const address = report.resolvedAddress ? ` (${report.resolvedAddress})` : '';
+    lines.push(`Server: ${report.server.host}:${report.server.port}${address}, ${report.server.secure}`);
+  }
+  for (const step of report.steps) {
+    const detail = step.detail ? `  ${step.detail}` : '';
+    lines.push(`  ${step.ok ? 'ok  ' : 'FAIL'} ${step.name.padEnd(14)} ${step.durationMs} ms${detail}`);
+  }
+  if (report.greeting) {
+    lines.push(`Greeting: ${report.greeting}`);
+  }
+  if (report.tls) {
+    const cert = report.tls.certificate;
+    lines.push(
+      `TLS: ${report.tls.protocol} ${report.tls.cipher}, certificate ` +
+        `${report.tls.verified ? 'verified' : 'NOT verified'}` +
+        (cert ? ` (subject ${cert.subject}, issuer ${cert.issuer}, until ${cert.validTo})` : ''),
+    );
+  }
+  if (report.extensions.length > 0) {
+    lines.push(`Extensions: ${report.extensions.join(', ')}`);
+  }
+  lines.push(`Logged in with: ${report.mechanism ?? 'no authentication'}`);
+  if (report.success) {
+    lines.push(`Success in ${report.totalMs} ms.`);
+  } else {
+    const fix = report.error?.fix ? ` ${report.error.fix}` : '';
+    lines.push(`Failed at ${report.failedStep ?? 'an unknown step'}: ${report.error?.message ?? ''}${fix}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
