@@ -117,7 +117,8 @@ test('keeps memory constant: 20 MB through the encoder in small chunks', async (
   // Each input line becomes '..dot line\r\nbare lf\r\nbare cr\r\n': 30 octets for 27.
   assert.equal(line.length, 27);
   assert.equal(outBytes, (inputBytes / line.length) * 30 + 3);
-  assert.ok(maxChunk <= 2 * line.length + 2);
+  // Reads may join buffered chunks, but never beyond the stream buffers (16 KiB each).
+  assert.ok(maxChunk <= 64 * 1024, `largest chunk ${maxChunk}`);
 });
 
 async function chunk(message: Buffer[], chunkSize: number): Promise<BdatChunk[]> {
