@@ -128,20 +128,34 @@ pid_alive() {
   echo "$pid"
 }
 
-# stop_pid FILE NAME: TERM the process named in FILE, wait up to 10 s, then KILL.
-stop_pid() {
-  local file=$1 name=$2 pid i
-  pid=$(pid_alive "$file" "$name") || return 0
-  kill -TERM "$pid" 2>/dev/null || true
+any_alive() {
+  local pid
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  return 1
+}
+
+# stop_pids FILE:NAME...: TERM every live process named in a pid file, all at once (each
+# takes seconds to wind down), wait up to 10 s for all of them, then KILL what is left.
+stop_pids() {
+  local entry pid i names=() pids=()
+  for entry in "$@"; do
+    pid=$(pid_alive "${entry%:*}" "${entry##*:}") || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    pids+=("$pid")
+    names+=("${entry##*:} ($pid)")
+  done
+  ((${#pids[@]} > 0)) || return 0
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    any_alive "${pids[@]}" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "$name ($pid) still running after 10 s, killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  say "stopped $name ($pid)"
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid still running after 10 s, killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  say "stopped ${names[*]}"
 }
 
 running_count() {
@@ -666,9 +680,7 @@ cmd_start() {
 
 cmd_stop() {
   need_root
-  stop_pid "$PID_POSTFIX" master
-  stop_pid "$PID_DOVECOT" dovecot
-  stop_pid "$PID_KDC" krb5kdc
+  stop_pids "$PID_POSTFIX:master" "$PID_DOVECOT:dovecot" "$PID_KDC:krb5kdc"
 }
 
 cmd_status() {
@@ -685,7 +697,12 @@ cmd_status() {
   for port in "${SMTP_PORTS[@]}"; do
     if listening t "$port"; then say "port $port listening"; else say "port $port closed"; fi
   done
-  if listening u "$PORT_KDC"; then say "KDC port $PORT_KDC listening"; else status=1; fi
+  if listening u "$PORT_KDC"; then
+    say "KDC port $PORT_KDC listening"
+  else
+    say "KDC port $PORT_KDC closed"
+    status=1
+  fi
   return "$status"
 }
 
