@@ -1,0 +1,224 @@
+/**
+ * Running a package's Send Mail tasks: the enabled ones of the main control flow in
+ * precedence order, or those of the event handlers for one event, or the tasks named; each
+ * through its resolved connection manager (or the one given with `--connection`). Other task
+ * types are listed as not run: smtpcm runs mail, not SQL or data flows.
+ */
+import { SmtpConnectionManager } from '../connection/connection-manager.js';
+import { ConfigurationError } from '../errors.js';
+import { silentLogger, type Logger, type TranscriptLogger } from '../log.js';
+import {
+  SendMailTask,
+  type SendMailConnection,
+  type SendMailResult,
+} from '../tasks/send-mail-task.js';
+import { toPropertyString } from './expressions/index.js';
+import type { LoadedPackage } from './load.js';
+import { maskConnectionString } from './mask.js';
+import type { ContainerNode, Package } from './package.js';
+import type { PackageConnection } from './connections.js';
+import {
+  controlFlowOrder,
+  resolveConnection,
+  resolveSendMailTask,
+  toSendMailProperties,
+  type FlowStep,
+  type ResolvedSendMailTask,
+} from './tasks.js';
+
+export interface RunPackageOptions {
+  /** Task names or paths (`Send Mail Task`, `Package\Sequence\Send Mail Task`). */
+  tasks?: string[];
+  /** Run the Send Mail tasks of the event handlers for this event (`OnError`) instead. */
+  event?: string;
+  /** Compose every message and return it as text; connect to nothing. */
+  dryRun?: boolean;
+  logger?: Logger;
+  transcript?: TranscriptLogger;
+  /** Builds the connection for a connection manager; default `new SmtpConnectionManager`. */
+  createConnection?: (init: { name: string; id: string; description: string;
+    connectionString: string }) => SendMailConnection & { close?(): Promise<void> };
+}
+
+export type StepStatus =
+  /** Every recipient accepted. */
+  | 'sent'
+  /** Delivered, but some recipients were rejected. */
+  | 'partial'
+  | 'failed'
+  /** Disabled, or an event-handler task not selected. */
+  | 'skipped'
+  /** `--dry-run`: composed, not sent. */
+  | 'composed'
+  /** Not a Send Mail task. */
+  | 'not-run';
+
+export interface StepReport {
+  path: string;
+  name: string;
+  /** `send-mail`, or the executable type of a task smtpcm does not run. */
+  type: string;
+  status: StepStatus;
+  /** Why it was skipped or failed, or what it is (for tasks not run). */
+  reason?: string;
+  /** The precedence constraints leading to it. */
+  after: string[];
+  eventName?: string;
+  /** The connection used: name, DTSID, masked connection string and where it came from. */
+  connection?: { name: string; id: string; connectionString: string; source: string };
+  result?: SendMailResult;
+  /** `--dry-run`: the envelope (Bcc recipients appear only here). */
+  envelope?: { from: string; to: string[] };
+  /** `--dry-run`: the whole message as it would be sent. */
+  message?: string;
+}
+
+export interface PackageRunReport {
+  package: string;
+  file: string;
+  steps: StepReport[];
+  /** 0 all sent, 1 any failure, 3 some recipients rejected (and no failure). */
+  exitCode: 0 | 1 | 3;
+}
+
+/**
+ * Runs the selected Send Mail tasks one after the other. A task's failure is reported in
+ * its step and the next task still runs (each alert matters on its own).
+ *
+ * @throws ConfigurationError when `tasks` names a task the package does not have, or a name
+ *   that several tasks share (use the path then).
+ */
+export async function runPackage(
+  loaded: LoadedPackage,
+  options: RunPackageOptions = {},
+): Promise<PackageRunReport> {
+  const pkg = loaded.package;
+  const steps = selectSteps(pkg, options);
+  const explicit = (options.tasks ?? []).length > 0;
+  const managers = new Map<PackageConnection, SendMailConnection & { close?(): Promise<void> }>();
+  const reports: StepReport[] = [];
+  try {
+    for (const step of steps) {
+      if (step.node.kind !== 'send-mail') {
+        if (step.node.kind === 'task') {
+          reports.push({ path: step.node.path, name: step.node.name, after: step.after,
+            type: executableTypeName(step.node), status: 'not-run',
+            reason: 'smtpcm runs Send Mail tasks only' });
+        }
+        continue;
+      }
+      reports.push(await runTask(loaded, resolveSendMailTask(pkg, step.node), step, explicit,
+        managers, options));
+    }
+  } finally {
+    for (const manager of managers.values()) await manager.close?.();
+  }
+  const exitCode = reports.some((r) => r.status === 'failed') ? 1
+    : reports.some((r) => r.status === 'partial') ? 3 : 0;
+  return { package: pkg.name, file: loaded.file, steps: reports, exitCode };
+}
+
+function executableTypeName(node: ContainerNode): string {
+  const type = (node.definition as { executableType?: string }).executableType ?? '';
+  return type.split(',')[0]!.trim();
+}
+
+function selectSteps(pkg: Package, options: RunPackageOptions): FlowStep[] {
+  const root = pkg.node('Package')!;
+  if (options.tasks && options.tasks.length > 0) {
+    const all = pkg.executables().filter((n) => n.kind === 'send-mail');
+    return options.tasks.map((wanted) => {
+      const key = wanted.replace(/^\\/, '').toLowerCase();
+      const byPath = all.filter((n) => n.path.toLowerCase() === key);
+      const matches = byPath.length > 0 ? byPath : all.filter((n) => n.name.toLowerCase() === key);
+      if (matches.length !== 1) {
+        throw new ConfigurationError(`--task ${wanted}`, matches.length === 0
+          ? 'names no Send Mail task of the package.'
+          : `names ${matches.length} Send Mail tasks.`,
+          `Give one of these paths: ${all.map((n) => n.path).join(' | ') || '(none)'}.`);
+      }
+      return { node: matches[0]!, after: [] };
+    });
+  }
+  if (options.event) {
+    const event = options.event.toLowerCase();
+    return pkg.executables()
+      .filter((n) => n.kind === 'event-handler' && n.eventName?.toLowerCase() === event)
+      .flatMap((handler) => controlFlowOrder(pkg, handler));
+  }
+  return controlFlowOrder(pkg, root);
+}
+
+async function runTask(
+  loaded: LoadedPackage,
+  task: ResolvedSendMailTask,
+  step: FlowStep,
+  explicit: boolean,
+  managers: Map<PackageConnection, SendMailConnection & { close?(): Promise<void> }>,
+  options: RunPackageOptions,
+): Promise<StepReport> {
+  const pkg = loaded.package;
+  const report: StepReport = { path: task.path, name: task.name, type: 'send-mail',
+    status: 'skipped', after: step.after, ...(task.eventName ? { eventName: task.eventName } : {}) };
+  if (task.connection) {
+    const value = task.connection.connectionString;
+    report.connection = { name: task.connection.connection.name,
+      id: task.connection.connection.id,
+      connectionString: maskConnectionString(value.value ?? ''), source: value.source };
+  }
+  if (!task.enabled) {
+    if (!explicit) return { ...report, reason: `disabled (${task.disabledBy})` };
+    report.reason = `disabled (${task.disabledBy}); run because --task names it`;
+  }
+  const errors = task.problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0) {
+    return { ...report, status: 'failed', reason: errors.map((e) => `${e.message} ${e.fix}`)
+      .join(' ') };
+  }
+  const connection = task.connection!;
+  const connectionFor = (nameOrId: string): SendMailConnection | undefined => {
+    const found = pkg.connections.get(nameOrId);
+    if (!found || found !== connection.connection) return undefined;
+    let manager = managers.get(found);
+    if (!manager) {
+      const init = { name: found.name, id: found.id, description: found.description,
+        connectionString: connection.connectionString.value ?? '' };
+      manager = options.createConnection?.(init) ?? new SmtpConnectionManager({ ...init,
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.transcript ? { transcript: options.transcript } : {}) });
+      managers.set(found, manager);
+    }
+    return manager;
+  };
+  const sendMail = new SendMailTask(toSendMailProperties(task), {
+    connections: { get: connectionFor },
+    fileConnections: {
+      get: (name) => {
+        const file = pkg.connections.get(name);
+        return file?.isFile ? resolveConnection(pkg, file).connectionString.value : undefined;
+      },
+    },
+    variables: {
+      get: (name) => {
+        const qualified = name.includes('::') ? name : `User::${name}`;
+        return toPropertyString(pkg.evaluate(`@[${qualified}]`, task.path));
+      },
+    },
+    baseDir: loaded.projectDir,
+    logger: options.logger ?? silentLogger,
+    name: task.name,
+  });
+  try {
+    if (options.dryRun) {
+      const composed = await sendMail.compose();
+      const chunks: Buffer[] = [];
+      for await (const chunk of composed.createStream()) chunks.push(Buffer.from(chunk));
+      return { ...report, status: 'composed', envelope: composed.envelope,
+        message: Buffer.concat(chunks).toString('utf8') };
+    }
+    const result = await sendMail.execute();
+    return { ...report, status: result.rejected.length > 0 ? 'partial' : 'sent', result };
+  } catch (error) {
+    return { ...report, status: 'failed', reason: (error as Error).message };
+  }
+}
