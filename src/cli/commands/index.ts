@@ -7,3 +7,5 @@ export * as testConnection from './test-connection.js';
 export * as connectionString from './connection-string.js';
 export * as capture from './capture.js';
 export * as demo from './demo.js';
+export * as inspect from './inspect.js';
+export * as run from './run.js';
