@@ -310,6 +310,9 @@ async function run(
       if (code === 0) resolve();
       else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
     });
+    // A program that exits without reading stdin (kdestroy) makes the write fail with EPIPE;
+    // its exit status is what counts.
+    child.stdin.on('error', () => {});
     child.stdin.end(input);
   });
 }
