@@ -115,7 +115,9 @@ export async function writeToPickupDirectory(
   try {
     await file.write(headers);
     const normalizer = new CrlfNormalizer();
-    await pipeline(toReadable(message), normalizer, file.createWriteStream({ autoClose: false }));
+    await pipeline(toReadable(message), normalizer, async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) await file.write(chunk);
+    });
     size += normalizer.bytesOut;
     await file.sync();
     await file.close();

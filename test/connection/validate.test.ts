@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parseConnectionString } from '../../src/connection/connection-string.js';
+import { validateConnection, type Problem } from '../../src/connection/validate.js';
+
+function check(text: string): { errors: Problem[]; warnings: Problem[] } {
+  return validateConnection(parseConnectionString(text, { allowEmptyServer: true }));
+}
+
+function fields(problems: Problem[]): string[] {
+  return problems.map((p) => p.field).sort();
+}
+
+describe('validateConnection', () => {
+  let dir = '';
+  const savedCache = process.env.KRB5CCNAME;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'smtpcm-validate-'));
+    process.env.KRB5CCNAME = `FILE:${join(dir, 'no-ccache')}`;
+  });
+  after(async () => {
+    if (savedCache === undefined) delete process.env.KRB5CCNAME;
+    else process.env.KRB5CCNAME = savedCache;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a plain SSIS string has no problem', () => {
+    assert.deepEqual(check('SmtpServer=smtp.example.com;UseWindowsAuthentication=False;' +
+      'EnableSsl=True;'), { errors: [], warnings: [] });
+  });
+
+  test('every problem has a field, a message and a fix', () => {
+    const { errors, warnings } = check('SmtpServer=;Timeout=0;Password=********;' +
+      'TrustServerCertificate=True;AllowInsecureAuth=True');
+    for (const problem of [...errors, ...warnings]) {
+      assert.ok(problem.field && problem.message.length > 10 && problem.fix.length > 10,
+        JSON.stringify(problem));
+    }
+  });
+
+  test('errors: empty server, bad host, Timeout=0, masked password, missing references', () => {
+    assert.deepEqual(fields(check('SmtpServer=').errors), ['SmtpServer']);
+    assert.deepEqual(fields(check('SmtpServer=http://mail.example.com').errors), ['SmtpServer']);
+    assert.deepEqual(fields(check('SmtpServer=h;Timeout=0').errors), ['Timeout']);
+    assert.ok(fields(check('SmtpServer=h;UserName=u;Password=********').errors)
+      .includes('Password'));
+    assert.deepEqual(fields(check('SmtpServer=h;UserName=u;Password=env:SMTPCM_UNSET_VAR')
+      .errors), ['Password']);
+    assert.deepEqual(fields(check(`SmtpServer=h;UserName=u;Password=file:${dir}/absent`)
+      .errors), ['Password']);
+    assert.deepEqual(fields(check('SmtpServer=h;Password=env:HOME').errors), ['UserName']);
+    assert.deepEqual(fields(check(`SmtpServer=h;CaFile=${dir}/none.pem`).errors), ['CaFile']);
+  });
+
+  test('the error for a missing variable names it and never shows a value', () => {
+    const [problem] = check('SmtpServer=h;UserName=u;Password=env:SMTPCM_UNSET_VAR').errors;
+    assert.ok(problem!.message.includes('SMTPCM_UNSET_VAR'));
+  });
+
+  test('a Timeout over an hour asks whether milliseconds were meant', () => {
+    const [warning] = check('SmtpServer=h;Timeout=30000').warnings;
+    assert.equal(warning?.field, 'Timeout');
+    assert.match(warning!.message, /milliseconds\?/);
+    assert.match(warning!.fix, /Timeout=30\b/);
+    assert.deepEqual(check('SmtpServer=h;Timeout=3600').warnings, []);
+  });
+
+  test('a literal password is a warning; a reference is not', async () => {
+    await writeFile(join(dir, 'pw'), 'x\n');
+    assert.deepEqual(fields(check('SmtpServer=h;EnableSsl=True;UserName=u;Password=x').warnings),
+      ['Password']);
+    assert.deepEqual(check(`SmtpServer=h;EnableSsl=True;UserName=u;Password=file:${dir}/pw`),
+      { errors: [], warnings: [] });
+  });
+
+  test('certificate checks off, insecure auth and credentials without TLS are warnings', () => {
+    assert.deepEqual(fields(check('SmtpServer=h;EnableSsl=True;TrustServerCertificate=True')
+      .warnings), ['TrustServerCertificate']);
+    assert.deepEqual(fields(check('SmtpServer=h;UserName=u;Password=env:HOME;' +
+      'AllowInsecureAuth=True').warnings), ['AllowInsecureAuth', 'EnableSsl']);
+    assert.deepEqual(fields(check('SmtpServer=h;UserName=u;Password=env:HOME').warnings),
+      ['EnableSsl']);
+    assert.deepEqual(fields(check('SmtpServer=h;SecureSocketOptions=StartTlsWhenAvailable;' +
+      'UserName=u;Password=env:HOME').warnings), ['EnableSsl']);
+  });
+
+  test('Windows authentication outside Windows without a ticket cache or NTLM credentials',
+    { skip: process.platform === 'win32' ? 'this is Windows' : undefined }, async () => {
+      const text = 'SmtpServer=mail.corp.example;UseWindowsAuthentication=True;EnableSsl=True';
+      const [warning] = check(text).warnings;
+      assert.equal(warning?.field, 'UseWindowsAuthentication');
+      assert.match(warning!.fix, /kinit/);
+      assert.deepEqual(check(`${text};UserName=u;Password=env:HOME;Domain=CORP`).warnings, []);
+      await writeFile(join(dir, 'no-ccache'), 'ticket');
+      assert.deepEqual(check(text).warnings, [], 'a ticket cache is enough');
+      await rm(join(dir, 'no-ccache'));
+    });
+
+  test('pickup delivery needs an existing folder and no server', () => {
+    assert.deepEqual(fields(check('DeliveryMethod=PickupDirectory').errors),
+      ['PickupDirectoryLocation']);
+    assert.deepEqual(fields(check(`DeliveryMethod=PickupDirectory;PickupDirectoryLocation=${dir}` +
+      '/missing').errors), ['PickupDirectoryLocation']);
+    assert.deepEqual(check(`DeliveryMethod=PickupDirectory;PickupDirectoryLocation=${dir}`),
+      { errors: [], warnings: [] });
+    assert.deepEqual(fields(check(`SmtpServer=h;PickupDirectoryLocation=${dir}`).warnings),
+      ['PickupDirectoryLocation']);
+  });
+
+  test('port 465 without implicit TLS', () => {
+    assert.deepEqual(fields(check('SmtpServer=h;Port=465').warnings), ['Port']);
+    assert.deepEqual(fields(check('SmtpServer=h;Port=465;SecureSocketOptions=StartTls').warnings),
+      ['Port']);
+    assert.deepEqual(check('SmtpServer=h;Port=465;EnableSsl=True').warnings, []);
+  });
+});
