@@ -12,6 +12,7 @@ import {
   SmtpTlsError,
   SmtpUnknownOutcomeError,
 } from '../../src/errors.js';
+import type { PooledConnection } from '../../src/connection/pool.js';
 import type { TranscriptLine } from '../../src/log.js';
 import { fingerprint256, testCertificates } from '../support/test-ca.js';
 import { startTestServer, USER, type TestServer } from './smtp-test-server.js';
@@ -120,16 +121,16 @@ describe('SmtpConnectionManager against smtp-server', () => {
       try {
         const a = await manager.acquireConnection();
         const b = await manager.acquireConnection();
-        let third: Awaited<ReturnType<typeof manager.acquireConnection>> | undefined;
-        const waiting = manager.acquireConnection().then((c) => (third = c));
+        const got: { third?: PooledConnection } = {};
+        const waiting = manager.acquireConnection().then((c) => (got.third = c));
         await sleep(50);
-        assert.equal(third, undefined);
+        assert.equal(got.third, undefined);
         assert.equal(manager.poolStats.waiting, 1);
         manager.releaseConnection(b);
-        await waiting;
-        assert.equal(third?.id, b.id);
+        const third = await waiting;
+        assert.equal(third.id, b.id);
         manager.releaseConnection(a);
-        manager.releaseConnection(third!);
+        manager.releaseConnection(third);
         assert.equal(server.connections, 2);
       } finally {
         await manager.close();
