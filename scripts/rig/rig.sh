@@ -65,10 +65,10 @@ die() {
   exit 1
 }
 
+# The machine's host name, lower-cased; no DNS lookup (hostname -f could wait for one).
 host_name() {
   local name
-  name=$(hostname -f 2>/dev/null || true)
-  [[ -n $name ]] || name=$(hostname)
+  name=$(hostname 2>/dev/null || uname -n)
   printf '%s' "${name,,}"
 }
 
@@ -123,8 +123,11 @@ pid_alive() {
   [[ -r $file ]] || return 1
   pid=$(head -n1 "$file" | tr -dc 0-9)
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # A pid file can outlive its process and the pid be reused: check the program name.
+  # A pid file can outlive its process and the pid be reused: check the program name, and
+  # that the process belongs to this rig ($RIG_DIR in its arguments or environment).
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$name" || return 1
+  cat "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' |
+    grep -qF "$RIG_DIR/" || return 1
   echo "$pid"
 }
 
