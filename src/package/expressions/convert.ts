@@ -48,7 +48,8 @@ export function numberLiteral(raw: string, at: SourceSpan): SsisValue {
   const [, mantissa, exponent, suffix] = real;
   if (exponent === undefined && suffix === '') {
     const d = parseDecimal(mantissa)!;
-    return { type: 'DT_NUMERIC', value: formatDecimal(d), precision: precisionOf(d), scale: d.scale };
+    const precision = precisionOf(d);
+    return { type: 'DT_NUMERIC', value: formatDecimal(d), precision, scale: d.scale };
   }
   const value = Number(`${mantissa}${exponent ?? ''}`);
   if (suffix.toUpperCase() === 'F') return { type: 'DT_R4', value: Math.fround(value) };
@@ -84,7 +85,8 @@ export function fromNum(n: Num, target: SsisTypeInfo, at: SourceSpan): SsisValue
   const precision = target.precision ?? 38;
   const d = rescale(numToDecimal(n, scale, at), scale);
   if (precisionOf(d) - d.scale > precision - scale) {
-    fail(at, `The value ${numText(n)} overflows ${type} with precision ${precision}, scale ${scale}`);
+    fail(at, `The value ${numText(n)} overflows ${type} with precision ${precision}, ` +
+      `scale ${scale}`);
   }
   return { type, value: formatDecimal(d), precision, scale };
 }

@@ -199,6 +199,11 @@ function ceilingDecimal(d: Decimal): Decimal {
   return rescale(up, d.scale);
 }
 
+/** Rounds half away from zero to `digits` after the point, keeping the scale. */
+function roundDecimal(d: Decimal, digits: number): Decimal {
+  return rescale(rescale(d, Math.min(digits, d.scale)), d.scale);
+}
+
 /** Rounds half away from zero to `digits` after the point. */
 function roundFloat(x: number, digits: number): number {
   const d = parseDecimal(x.toFixed(Math.min(digits + 3, 100)));
@@ -240,7 +245,9 @@ const ENTRIES: [string, FunctionDef][] = [
   })],
   ['FINDSTRING', stringFn(['string', 'string', 'integer'], ([s, search, n], call) => {
     const occurrence = int(n);
-    if (occurrence < 1) fail(call.args[2], `FINDSTRING occurrence must be 1 or more, not ${occurrence}`);
+    if (occurrence < 1) {
+      fail(call.args[2], `FINDSTRING occurrence must be 1 or more, not ${occurrence}`);
+    }
     let from = -1;
     for (let k = 0; k < occurrence; k++) {
       from = str(s).indexOf(str(search), from + 1);
@@ -277,7 +284,7 @@ const ENTRIES: [string, FunctionDef][] = [
   // Date functions.
   ['GETDATE', {
     minArgs: 0, maxArgs: 0, type: () => TIMESTAMP,
-    apply: (_args, _call, env) => ({ type: 'DT_DBTIMESTAMP', value: new Date(env.now().getTime()) }),
+    apply: (_args, _call, env) => ({ type: 'DT_DBTIMESTAMP', value: new Date(env.now()) }),
   }],
   ['GETUTCDATE', {
     minArgs: 0, maxArgs: 0, type: () => TIMESTAMP,
@@ -316,7 +323,7 @@ const ENTRIES: [string, FunctionDef][] = [
       const x = toNum(v);
       if (x.kind === 'int') return v;
       const out: Num = x.kind === 'dec'
-        ? { kind: 'dec', value: rescale(rescale(x.value, Math.min(digits, x.value.scale)), x.value.scale) }
+        ? { kind: 'dec', value: roundDecimal(x.value, digits) }
         : { kind: 'float', value: roundFloat(x.value, digits) };
       return fromNum(out, { ...result, type: v.type }, call);
     },
@@ -335,11 +342,14 @@ const ENTRIES: [string, FunctionDef][] = [
     if (Number.isNaN(r)) fail(call, `POWER(${x}, ${y}) has no real result`);
     return r;
   })],
-  ['SQRT', realMath(1, ([x], call) => (x < 0 ? fail(call, 'SQRT of a negative number') : Math.sqrt(x)))],
+  ['SQRT', realMath(1, ([x], call) =>
+    (x < 0 ? fail(call, 'SQRT of a negative number') : Math.sqrt(x)))],
   ['SQUARE', realMath(1, ([x]) => x * x)],
   ['EXP', realMath(1, ([x]) => Math.exp(x))],
-  ['LN', realMath(1, ([x], call) => (x <= 0 ? fail(call, 'LN needs a positive number') : Math.log(x)))],
-  ['LOG', realMath(1, ([x], call) => (x <= 0 ? fail(call, 'LOG needs a positive number') : Math.log10(x)))],
+  ['LN', realMath(1, ([x], call) =>
+    (x <= 0 ? fail(call, 'LN needs a positive number') : Math.log(x)))],
+  ['LOG', realMath(1, ([x], call) =>
+    (x <= 0 ? fail(call, 'LOG needs a positive number') : Math.log10(x)))],
 
   // NULL functions (NULL(type) itself is syntax, parsed as a typed NULL literal).
   ['ISNULL', {

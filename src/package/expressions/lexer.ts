@@ -160,14 +160,17 @@ function readVariable(text: string, at: number): { value: string; end: number } 
   };
   readPart();
   if (end === at + 1) {
-    throw new ExpressionError('@ must be followed by a variable name', at + 1, text.slice(at, at + 2));
+    const construct = text.slice(at, at + 2);
+    throw new ExpressionError('@ must be followed by a variable name', at + 1, construct);
   }
   // Tolerate @User::X (SSIS wants @[User::X]); the meaning is unambiguous.
   if (text.startsWith('::', end)) {
     end += 2;
     const before = end;
     readPart();
-    if (end === before) throw new ExpressionError('Incomplete variable name', at + 1, text.slice(at, end));
+    if (end === before) {
+      throw new ExpressionError('Incomplete variable name', at + 1, text.slice(at, end));
+    }
   }
   return { value: text.slice(at + 1, end), end };
 }

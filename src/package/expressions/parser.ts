@@ -6,7 +6,7 @@
 import { ExpressionError } from './expression-error.js';
 import { FUNCTIONS } from './functions.js';
 import { tokenize, type Token } from './lexer.js';
-import type { BinaryOperator, ExpressionNode, TypeSpec } from './types.js';
+import type { BinaryOperator, ExpressionNode, TypeSpec, UnaryOperator } from './types.js';
 import { checkTypeSpec } from './type-spec.js';
 
 /** Binary operators by precedence level, lowest first. */
@@ -70,7 +70,8 @@ class Parser {
     let left = this.parseBinary(level + 1);
     for (;;) {
       const token = this.peek();
-      const operator = BINARY_LEVELS[level].find((op) => token.kind === 'punct' && token.value === op);
+      const operator = token.kind === 'punct'
+        ? BINARY_LEVELS[level].find((op) => token.value === op) : undefined;
       if (operator === undefined) return left;
       this.index++;
       const right = this.parseBinary(level + 1);
@@ -80,10 +81,11 @@ class Parser {
 
   private parseUnary(): ExpressionNode {
     const token = this.peek();
-    if (token.kind === 'punct' && (token.value === '-' || token.value === '!' || token.value === '~')) {
+    if (token.kind === 'punct' && ['-', '!', '~'].includes(token.value)) {
       this.index++;
       const operand = this.parseUnary();
-      return { kind: 'unary', operator: token.value, operand, ...this.span(token.start) };
+      const operator = token.value as UnaryOperator;
+      return { kind: 'unary', operator, operand, ...this.span(token.start) };
     }
     if (this.isPunct('(') && this.isTypeName(this.tokens[this.index + 1])) {
       this.index++;
@@ -155,7 +157,8 @@ class Parser {
       throw new ExpressionError(`Unsupported function ${token.value}`, node.position, node.text);
     }
     if (args.length < fn.minArgs || args.length > fn.maxArgs) {
-      const expected = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : `${fn.minArgs} to ${fn.maxArgs}`;
+      const expected = fn.minArgs === fn.maxArgs
+        ? `${fn.minArgs}` : `${fn.minArgs} to ${fn.maxArgs}`;
       throw new ExpressionError(
         `${upper} takes ${expected} argument(s), not ${args.length}`, node.position, node.text);
     }

@@ -1,6 +1,7 @@
 /**
  * Extracts every expression from the SSIS corpus (../shared/corpus/ssis): property
- * expressions (`<DTS:PropertyExpression DTS:Name="…">`, all formats, .dtsx and .conmgr), 2005/2008 expression
+ * expressions (`<DTS:PropertyExpression DTS:Name="…">`, all formats, .dtsx and .conmgr),
+ * 2005/2008 expression
  * properties (`<DTS:Property DTS:Name="Expression">`, on variables and precedence
  * constraints) and 2012+ expression attributes (`DTS:Expression="…"`).
  */
@@ -61,10 +62,12 @@ export function corpusExpressions(): CorpusExpression[] {
       found.push({ file, line: lineOf(m.index), property: m[1], text: decodeEntities(m[2]) });
     }
     for (const m of xml.matchAll(EXPRESSION_PROPERTY)) {
-      found.push({ file, line: lineOf(m.index), property: 'Expression', text: decodeEntities(m[1]) });
+      const text = decodeEntities(m[1]);
+      found.push({ file, line: lineOf(m.index), property: 'Expression', text });
     }
     for (const m of xml.matchAll(EXPRESSION_ATTRIBUTE)) {
-      found.push({ file, line: lineOf(m.index), property: 'Expression', text: decodeAttribute(m[1]) });
+      const text = decodeAttribute(m[1]);
+      found.push({ file, line: lineOf(m.index), property: 'Expression', text });
     }
   }
   return found;

@@ -96,7 +96,8 @@ describe('yatamcharishma: success and failure mails', () => {
   it('evaluates the failure message with its \\n\\n escapes', () => {
     assert.equal(evaluateAt(file, 1163, 'MessageSource', vars),
       'MasterLoad_Template load failed. \n\nLogin failed for user.');
-    assert.equal(evaluateAt(file, 1165, 'Subject', vars), 'ETL Package MasterLoad_Template Failed.');
+    assert.equal(evaluateAt(file, 1165, 'Subject', vars),
+      'ETL Package MasterLoad_Template Failed.');
     assert.equal(evaluateAt(file, 1167, 'ToLine', vars), 'user4@example.com;user5@example.com');
   });
 
@@ -213,8 +214,10 @@ describe('ricardobarrero and ranarauf: variables in Subject, ToLine and Disable'
 
   it('negates a Boolean for the Disable property', () => {
     const file = 'ranarauf/pkg_FDD_ETL_Traffic_Updates.dtsx';
-    assert.equal(evaluateAt(file, 1046, 'Disable', { 'User::blnIsInitialLoad': bool(true) }), 'False');
-    assert.equal(evaluateAt(file, 1917, 'Disable', { 'User::blnDisableSendTo': bool(true) }), 'True');
+    const initialLoad = { 'User::blnIsInitialLoad': bool(true) };
+    assert.equal(evaluateAt(file, 1046, 'Disable', initialLoad), 'False');
+    const disabled = { 'User::blnDisableSendTo': bool(true) };
+    assert.equal(evaluateAt(file, 1917, 'Disable', disabled), 'True');
   });
 });
 

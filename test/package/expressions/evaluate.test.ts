@@ -32,7 +32,7 @@ describe('+ (Concatenate) and + (Add)', () => {
     assert.deepEqual([v.type, v.value], ['DT_NUMERIC', '18.09']);
   });
 
-  it('widens integers: DT_I4 + DT_I8 is DT_I8, signed with unsigned is a larger signed type', () => {
+  it('widens integers: DT_I4 + DT_I8 is DT_I8, signed + unsigned a larger signed type', () => {
     assert.equal(run('1 + 2L').type, 'DT_I8');
     assert.equal(run('1 + 2U').type, 'DT_I8');
     assert.equal(run('(DT_I2) 1 + (DT_UI1) 2').type, 'DT_I2');
@@ -154,10 +154,14 @@ describe('&& and || follow the documented NULL tables', () => {
     [N, N, null], [N, 'TRUE', true], [N, 'FALSE', null], ['TRUE', N, true],
   ];
   for (const [a, b, expected] of and) {
-    it(`${a} && ${b} is ${String(expected)}`, () => assert.equal(run(`${a} && ${b}`).value, expected));
+    it(`${a} && ${b} is ${String(expected)}`, () => {
+      assert.equal(run(`${a} && ${b}`).value, expected);
+    });
   }
   for (const [a, b, expected] of or) {
-    it(`${a} || ${b} is ${String(expected)}`, () => assert.equal(run(`${a} || ${b}`).value, expected));
+    it(`${a} || ${b} is ${String(expected)}`, () => {
+      assert.equal(run(`${a} || ${b}`).value, expected);
+    });
   }
 
   it('still type-checks the side it does not evaluate', () => {
@@ -221,7 +225,8 @@ describe('variables', () => {
   });
 
   it('reports an unknown variable with its position', () => {
-    fails('"x" + @[User::Missing]', /User::Missing is not defined at position 7: @\[User::Missing\]/);
+    fails('"x" + @[User::Missing]',
+      /User::Missing is not defined at position 7: @\[User::Missing\]/);
   });
 
   it('reports a scope value that does not match its declared type', () => {

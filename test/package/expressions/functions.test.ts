@@ -69,8 +69,9 @@ describe('string functions', () => {
 
   it('returns NULL for a NULL argument', () => {
     for (const text of [
-      'UPPER(NULL(DT_WSTR, 5))', 'SUBSTRING(NULL(DT_WSTR, 5), 1, 2)', 'SUBSTRING("abc", NULL(DT_I4), 2)',
-      'LEN(NULL(DT_WSTR, 5))', 'FINDSTRING(NULL(DT_WSTR, 5), "a", 1)', 'TOKEN(NULL(DT_WSTR, 5), " ", 1)',
+      'UPPER(NULL(DT_WSTR, 5))', 'SUBSTRING(NULL(DT_WSTR, 5), 1, 2)',
+      'SUBSTRING("abc", NULL(DT_I4), 2)', 'LEN(NULL(DT_WSTR, 5))',
+      'FINDSTRING(NULL(DT_WSTR, 5), "a", 1)', 'TOKEN(NULL(DT_WSTR, 5), " ", 1)',
       'HEX(NULL(DT_I4))', 'REPLACE("a", NULL(DT_WSTR, 1), "b")', 'CODEPOINT("")',
     ]) {
       assert.equal(run(text).value, null, text);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 
 import {
   evaluate, ExpressionError, parseExpression, printExpression, type ExpressionNode,
-  type SsisValue,
+  type SsisValue, type TypeSpec, type UnaryOperator,
 } from '../../../src/package/expressions/index.js';
 import { i4, scopeOf, wstr } from './helpers.js';
 
@@ -59,8 +59,10 @@ const leaf: fc.Arbitrary<ExpressionNode> = fc.oneof(
   fc.boolean().map((value): ExpressionNode => ({ kind: 'boolean', value, ...span })),
   fc.constantFrom('User::N', 'User::S', 'B').map((name): ExpressionNode =>
     ({ kind: 'variable', name, ...span })),
-  fc.constantFrom(
-    { name: 'DT_I4', params: [] }, { name: 'DT_WSTR', params: [5] }, { name: 'DT_BOOL', params: [] },
+  fc.constantFrom<TypeSpec>(
+    { name: 'DT_I4', params: [] },
+    { name: 'DT_WSTR', params: [5] },
+    { name: 'DT_BOOL', params: [] },
   ).map((spec): ExpressionNode => ({ kind: 'null', spec, ...span })),
 );
 
@@ -72,11 +74,12 @@ const tree = fc.letrec<{ node: ExpressionNode }>((tie) => ({
       '+', '-', '*', '/', '%', '==', '!=', '<', '>', '<=', '>=', '&&', '||', '&', '|', '^',
     ), tie('node'), tie('node')).map(([operator, left, right]): ExpressionNode =>
       ({ kind: 'binary', operator, left, right, ...span })),
-    fc.tuple(fc.constantFrom('-', '!', '~'), tie('node')).map(([operator, operand]): ExpressionNode =>
-      ({ kind: 'unary', operator, operand, ...span })),
+    fc.tuple(fc.constantFrom<UnaryOperator>('-', '!', '~'), tie('node'))
+      .map(([operator, operand]): ExpressionNode =>
+        ({ kind: 'unary', operator, operand, ...span })),
     fc.tuple(tie('node'), tie('node'), tie('node')).map(([condition, whenTrue, whenFalse]):
       ExpressionNode => ({ kind: 'conditional', condition, whenTrue, whenFalse, ...span })),
-    fc.tuple(fc.constantFrom(
+    fc.tuple(fc.constantFrom<TypeSpec>(
       { name: 'DT_WSTR', params: [30] }, { name: 'DT_I4', params: [] },
       { name: 'DT_R8', params: [] }, { name: 'DT_NUMERIC', params: [12, 3] },
     ), tie('node')).map(([spec, operand]): ExpressionNode =>
