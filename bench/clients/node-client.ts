@@ -1,0 +1,302 @@
+/**
+ * One benchmark run of a Node client, in a process of its own so that its CPU time and peak
+ * RSS are its own. Started by bench/run.ts as
+ * `node --import tsx bench/clients/node-client.ts '<NodeClientSpec as JSON>'`; prints one line
+ * `BENCH-RESULT <ClientResult as JSON>` on stdout and exits 0, or exits 1 with the reason on
+ * stderr.
+ *
+ * Both clients compose every message from the same definition with Nodemailer's MailComposer:
+ * Nodemailer inside `sendMail()`, smtpcm here before `send()` (a Buffer, or for the attachment
+ * a function returning the composer's stream). The clock and the CPU counters start before the
+ * first connection and stop when the last message is accepted, before QUIT.
+ */
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type {
+  Envelope,
+  MessageSource,
+  SendOptions,
+  SendResult,
+  SmtpClientOptions,
+} from '../../src/client/types.js';
+import { bodyText, messageDefinition, SENDER, WORKLOADS } from '../workloads.js';
+import type { MessageDefinition, Workload, WorkloadName } from '../workloads.js';
+import type { ClientResult } from './result.js';
+
+export interface NodeClientSpec {
+  client: 'smtpcm' | 'nodemailer';
+  /** 1: one connection; more: a pool of that many. */
+  connections: number;
+  host: string;
+  port: number;
+  workload: WorkloadName;
+  count: number;
+  /**
+   * smtpcm only: messages handed to one connection before the previous ones are answered
+   * (transaction pipelining). 1 sends one message at a time.
+   */
+  window: number;
+  attachmentPath?: string;
+  /**
+   * smtpcm only: send this file's bytes (composed once by the parent) as every message,
+   * without composition, to compare with smtp-source, which does not compose either.
+   */
+  prebuiltPath?: string;
+}
+
+/** The part of smtpcm's public API the benchmark calls, typed here so it compiles before the
+ * engine's files exist. */
+interface SmtpcmClient {
+  connect(): Promise<void>;
+  send(envelope: Envelope, message: MessageSource, options?: SendOptions): Promise<SendResult>;
+  quit(): Promise<void>;
+}
+type SmtpcmClientConstructor = new (options: SmtpClientOptions) => SmtpcmClient;
+interface SmtpcmManager {
+  send(envelope: Envelope, message: MessageSource, options?: SendOptions): Promise<SendResult>;
+  close(): Promise<void>;
+}
+type SmtpcmManagerConstructor = new (init: { connectionString: string }) => SmtpcmManager;
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+/**
+ * Loads a named export of smtpcm: from the public entry point `src/index.ts` when it exports
+ * it, else from the module that defines it. Throws when neither has it.
+ */
+async function loadSmtpcm<T>(name: string, modulePath: string): Promise<T> {
+  for (const path of ['src/index.ts', modulePath]) {
+    try {
+      const module = (await import(pathToFileURL(resolve(root, path)).href)) as Record<
+        string,
+        unknown
+      >;
+      if (typeof module[name] === 'function') return module[name] as T;
+    } catch (error) {
+      if (path === modulePath) throw error;
+    }
+  }
+  throw new Error(`smtpcm does not export ${name} yet (looked in src/index.ts, ${modulePath}).`);
+}
+
+/**
+ * Runs `task(0)` ... `task(count - 1)` with at most `concurrency` in flight. Counts failures
+ * instead of stopping, and keeps the first error.
+ */
+async function drive(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<{ errors: number; firstError?: unknown }> {
+  let next = 0;
+  let errors = 0;
+  let firstError: unknown;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next;
+      next += 1;
+      try {
+        await task(index);
+      } catch (error) {
+        errors += 1;
+        firstError ??= error;
+      }
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker);
+  await Promise.all(workers);
+  return { errors, firstError };
+}
+
+interface Measured {
+  messages: number;
+  bytes: number;
+  errors: number;
+  firstError?: unknown;
+  /** Called after the clock stops: QUIT and close. */
+  close(): Promise<void>;
+}
+
+async function runNodemailer(
+  spec: NodeClientSpec,
+  define: (index: number) => MessageDefinition,
+): Promise<Measured> {
+  const transport = nodemailer.createTransport({
+    host: spec.host,
+    port: spec.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: spec.connections,
+    maxMessages: Infinity,
+    logger: false,
+  });
+  let bytes = 0;
+  // Two messages queued per connection, so a connection never waits for the next one.
+  const outcome = await drive(spec.count, spec.connections * 2, async (index) => {
+    const info = (await transport.sendMail(define(index))) as { messageSize?: number };
+    bytes += info.messageSize ?? 0;
+  });
+  return {
+    messages: spec.count - outcome.errors,
+    bytes,
+    errors: outcome.errors,
+    firstError: outcome.firstError,
+    close: async () => transport.close(),
+  };
+}
+
+/** Composes a message as smtpcm is given it: a Buffer, or a stream for an attachment. */
+async function compose(definition: MessageDefinition): Promise<MessageSource> {
+  if (definition.attachments !== undefined) {
+    return (): Readable => new MailComposer(definition).compile().createReadStream();
+  }
+  return new MailComposer(definition).compile().build();
+}
+
+interface SmtpcmApi {
+  SmtpClient?: SmtpcmClientConstructor;
+  SmtpConnectionManager?: SmtpcmManagerConstructor;
+}
+
+/** Loads (and, under tsx, compiles) what the run needs before the clock starts. */
+async function loadSmtpcmApi(spec: NodeClientSpec): Promise<SmtpcmApi> {
+  if (spec.connections === 1) {
+    return {
+      SmtpClient: await loadSmtpcm<SmtpcmClientConstructor>(
+        'SmtpClient',
+        'src/client/smtp-client.ts',
+      ),
+    };
+  }
+  return {
+    SmtpConnectionManager: await loadSmtpcm<SmtpcmManagerConstructor>(
+      'SmtpConnectionManager',
+      'src/connection/connection-manager.ts',
+    ),
+  };
+}
+
+async function runSmtpcm(
+  spec: NodeClientSpec,
+  api: SmtpcmApi,
+  define: (index: number) => MessageDefinition,
+): Promise<Measured> {
+  const envelope = (index: number): Envelope => ({ from: SENDER, to: define(index).to });
+  let bytes = 0;
+  const { SmtpClient, SmtpConnectionManager } = api;
+  if (SmtpClient !== undefined) {
+    const client = new SmtpClient({
+      host: spec.host,
+      port: spec.port,
+      secure: 'None',
+      clientName: 'bench.example.com',
+    });
+    await client.connect();
+    let outcome: { errors: number; firstError?: unknown };
+    const prebuilt =
+      spec.prebuiltPath === undefined ? undefined : readFileSync(spec.prebuiltPath);
+    const messageOf = (index: number): Promise<MessageSource> =>
+      prebuilt === undefined ? compose(define(index)) : Promise.resolve(prebuilt);
+    if (spec.window <= 1) {
+      // One message at a time, the next one composed while the current one is on the wire.
+      let errors = 0;
+      let firstError: unknown;
+      let upcoming = messageOf(0);
+      for (let index = 0; index < spec.count; index += 1) {
+        const message = await upcoming;
+        if (index + 1 < spec.count) upcoming = messageOf(index + 1);
+        try {
+          const result = await client.send(envelope(index), message);
+          bytes += result.size;
+        } catch (error) {
+          errors += 1;
+          firstError ??= error;
+        }
+      }
+      outcome = { errors, firstError };
+    } else {
+      outcome = await drive(spec.count, spec.window, async (index) => {
+        const message = await messageOf(index);
+        const result = await client.send(envelope(index), message);
+        bytes += result.size;
+      });
+    }
+    return {
+      messages: spec.count - outcome.errors,
+      bytes,
+      ...outcome,
+      close: () => client.quit(),
+    };
+  }
+  if (SmtpConnectionManager === undefined) throw new Error('SmtpConnectionManager not loaded.');
+  const manager = new SmtpConnectionManager({
+    connectionString:
+      `SmtpServer=${spec.host};UseWindowsAuthentication=False;EnableSsl=False;` +
+      `Port=${spec.port};MaxConnections=${spec.connections};`,
+  });
+  const outcome = await drive(spec.count, spec.connections * Math.max(2, spec.window), async (i) => {
+    const message = await compose(define(i));
+    const result = await manager.send(envelope(i), message);
+    bytes += result.size;
+  });
+  return {
+    messages: spec.count - outcome.errors,
+    bytes,
+    ...outcome,
+    close: () => manager.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '') as NodeClientSpec;
+  const workload: Workload = WORKLOADS[spec.workload];
+  const text = bodyText(workload.textBytes);
+  const define = (index: number): MessageDefinition =>
+    messageDefinition(workload, index, text, spec.attachmentPath);
+
+  const api = spec.client === 'smtpcm' ? await loadSmtpcmApi(spec) : {};
+  // Warm MailComposer up the same way for both clients (not with a 300 MB attachment: that
+  // would be in the peak RSS).
+  if (workload.attachmentBytes === undefined) await new MailComposer(define(0)).compile().build();
+
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const measured =
+    spec.client === 'nodemailer'
+      ? await runNodemailer(spec, define)
+      : await runSmtpcm(spec, api, define);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  await measured.close();
+
+  const result: ClientResult = {
+    messages: measured.messages,
+    bytes: measured.bytes,
+    wallSeconds,
+    cpuUserSeconds: cpu.user / 1e6,
+    cpuSystemSeconds: cpu.system / 1e6,
+    // maxRSS is in kilobytes (getrusage's ru_maxrss).
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    errors: measured.errors,
+    firstError: measured.firstError === undefined ? undefined : describe(measured.firstError),
+  };
+  process.stdout.write(`BENCH-RESULT ${JSON.stringify(result)}\n`);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${describe(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,127 @@
+/**
+ * The benchmark matrix: which clients send which workload to which server at which
+ * round-trip time, and how many messages. Counts are smaller at 10 ms RTT (a client that
+ * waits three round trips per message sends about 30 a second there) so the whole run fits in
+ * ten minutes on two cores; `--quick` divides them further for a smoke run.
+ */
+import type { WorkloadName } from './workloads.js';
+
+export const CLIENT_IDS = [
+  'smtpcm-1',
+  'smtpcm-8',
+  'nodemailer-1',
+  'nodemailer-8',
+  'python-smtplib',
+  'smtp-source',
+  'smtpcm-1-raw',
+] as const;
+
+export type ClientId = (typeof CLIENT_IDS)[number];
+
+export const CLIENT_TITLES: Record<ClientId, string> = {
+  'smtpcm-1': 'smtpcm, 1 connection',
+  'smtpcm-8': 'smtpcm, pool of 8',
+  'nodemailer-1': 'Nodemailer, 1 pooled connection',
+  'nodemailer-8': 'Nodemailer, pool of 8',
+  'python-smtplib': 'Python smtplib, 1 connection',
+  'smtp-source': 'smtp-source, 1 session',
+  'smtpcm-1-raw': 'smtpcm, 1 connection, prebuilt bytes',
+};
+
+/** Clients that open more than one connection. */
+export function isPool(client: ClientId): boolean {
+  return client === 'smtpcm-8' || client === 'nodemailer-8';
+}
+
+/** Clients that are smtpcm, and need its engine's files. */
+export function isSmtpcm(client: ClientId): boolean {
+  return client.startsWith('smtpcm');
+}
+
+export type SinkKind = 'smtp-sink' | 'postfix';
+
+export interface Scenario {
+  /** `<workload>@<rtt>ms/<sink>`, unique. */
+  id: string;
+  workload: WorkloadName;
+  /** Round-trip time added by the delay proxy; 0 connects directly. */
+  rttMs: number;
+  sink: SinkKind;
+  /** Messages per run for one-connection clients. */
+  count: number;
+  /** Messages per run for pools (more, so connection set-up does not dominate). */
+  poolCount: number;
+  /** In the order of the first repetition; later repetitions rotate it. */
+  clients: ClientId[];
+}
+
+export interface MatrixOptions {
+  quick: boolean;
+  /** Only these workloads; all when empty. */
+  only: WorkloadName[];
+}
+
+const ALL_PEERS: ClientId[] = [
+  'smtpcm-1',
+  'nodemailer-1',
+  'python-smtplib',
+  'smtp-source',
+  'smtpcm-8',
+  'nodemailer-8',
+];
+const ONE_CONNECTION: ClientId[] = ['smtpcm-1', 'nodemailer-1', 'python-smtplib', 'smtp-source'];
+const NODE_CLIENTS: ClientId[] = ['smtpcm-1', 'nodemailer-1', 'smtpcm-8', 'nodemailer-8'];
+
+/** The full matrix, or the quick one, filtered by `only`. */
+export function buildScenarios(options: MatrixOptions): Scenario[] {
+  const q = (full: number, quick: number): number => (options.quick ? quick : full);
+  const scenario = (
+    workload: WorkloadName,
+    rttMs: number,
+    sink: SinkKind,
+    count: number,
+    poolCount: number,
+    clients: ClientId[],
+  ): Scenario => ({
+    id: `${workload}@${rttMs}ms/${sink}`,
+    workload,
+    rttMs,
+    sink,
+    count,
+    poolCount,
+    clients,
+  });
+  const all: Scenario[] = [
+    // Loopback, PIPELINING without CHUNKING: where the client's CPU is the limit.
+    scenario('small-2kb', 0, 'smtp-sink', q(5000, 500), q(5000, 500), [
+      ...ALL_PEERS,
+      'smtpcm-1-raw',
+    ]),
+    scenario('text-100kb', 0, 'smtp-sink', q(1000, 100), q(1000, 100), ALL_PEERS),
+    scenario('rcpt-5', 0, 'smtp-sink', q(1000, 100), q(1000, 100), ALL_PEERS),
+    scenario('large-5mb', 0, 'smtp-sink', q(24, 4), q(24, 4), ONE_CONNECTION),
+    scenario('attachment-300mb', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
+    scenario('single-small', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
+    // Loopback, CHUNKING (Postfix): for reference; Postfix's own queueing bounds it.
+    scenario('small-2kb', 0, 'postfix', q(1000, 200), q(1000, 200), [
+      'smtpcm-1',
+      'nodemailer-1',
+      'smtp-source',
+    ]),
+    // 10 ms RTT through the delay proxy: where round trips are the limit.
+    scenario('small-2kb', 10, 'smtp-sink', q(150, 30), q(800, 120), ALL_PEERS),
+    scenario('small-2kb', 10, 'postfix', q(150, 30), q(800, 120), NODE_CLIENTS),
+    scenario('text-100kb', 10, 'smtp-sink', q(60, 10), q(240, 40), ALL_PEERS),
+    scenario('rcpt-5', 10, 'smtp-sink', q(100, 20), q(400, 80), ALL_PEERS),
+    scenario('large-5mb', 10, 'smtp-sink', q(6, 2), q(6, 2), ONE_CONNECTION),
+  ];
+  return options.only.length === 0 ? all : all.filter((s) => options.only.includes(s.workload));
+}
+
+/** The clients of repetition `rep` (0-based): the list rotated by `rep`, so none is always
+ * first or last. */
+export function clientOrder(clients: readonly ClientId[], rep: number): ClientId[] {
+  if (clients.length === 0) return [];
+  const shift = rep % clients.length;
+  return [...clients.slice(shift), ...clients.slice(0, shift)];
+}
