@@ -25,7 +25,7 @@ type Node<K extends ExpressionNode['kind']> = Extract<ExpressionNode, { kind: K 
  * quoting the construct and its position.
  */
 export function evaluate(node: ExpressionNode, scope: ExpressionScope): SsisValue {
-  const evaluation = new Evaluation(scope);
+  const evaluation = new Evaluation(scope, node);
   evaluation.typeOf(node);
   return evaluation.value(node);
 }
@@ -57,8 +57,32 @@ class Evaluation {
   private readonly variables = new Map<string, SsisValue>();
   private readonly now: () => Date;
 
-  constructor(private readonly scope: ExpressionScope) {
+  constructor(
+    private readonly scope: ExpressionScope,
+    private readonly root: ExpressionNode,
+  ) {
     this.now = scope.now ?? (() => new Date());
+  }
+
+  /**
+   * The type a cast produces. Inside an expression only DT_WSTR exists: a cast to DT_STR
+   * below the root yields DT_WSTR of that length, with no code page conversion ("Integration
+   * Services Data Types in Expressions").
+   */
+  private castTarget(node: Node<'cast'>): SsisTypeInfo {
+    const target = typeOfSpec(node.spec);
+    if (target.type !== 'DT_STR' || node === this.root) return target;
+    return { type: 'DT_WSTR', length: target.length };
+  }
+
+  /** NULL(DT_STR, ...) may only be the whole expression or the operand of a cast. */
+  private checkOperands(operands: ExpressionNode[]): void {
+    for (const operand of operands) {
+      if (operand.kind === 'null' && operand.spec.name === 'DT_STR') {
+        fail(operand, 'NULL(DT_STR, ...) cannot be an operand inside an expression; ' +
+          'use NULL(DT_WSTR, ...)');
+      }
+    }
   }
 
   typeOf(node: ExpressionNode): SsisTypeInfo {
@@ -87,22 +111,26 @@ class Evaluation {
         return typeOfSpec(node.spec);
       case 'cast': {
         const from = this.typeOf(node.operand);
-        const to = typeOfSpec(node.spec);
+        const to = this.castTarget(node);
         if (!isLegalCast(from.type, to.type)) {
           fail(node, `A value of type ${from.type} cannot be cast to ${to.type}`);
         }
         return to;
       }
       case 'unary':
+        this.checkOperands([node.operand]);
         return unaryType(node.operator, this.typeOf(node.operand), node);
       case 'binary':
+        this.checkOperands([node.left, node.right]);
         return binaryType(node.operator, this.typeOf(node.left), this.typeOf(node.right), node);
       case 'conditional':
+        this.checkOperands([node.condition, node.whenTrue, node.whenFalse]);
         return conditionalType(this.typeOf(node.condition), this.typeOf(node.whenTrue),
           this.typeOf(node.whenFalse), node);
       case 'call': {
         const fn = FUNCTIONS.get(node.name);
         if (fn === undefined) return fail(node, `Unsupported function ${node.name}`);
+        this.checkOperands(node.args);
         return fn.type(node.args.map((arg) => this.typeOf(arg)), node);
       }
     }
@@ -133,7 +161,7 @@ class Evaluation {
       case 'null':
         return { ...typeOfSpec(node.spec), value: null };
       case 'cast':
-        return castValue(this.value(node.operand), typeOfSpec(node.spec), node);
+        return castValue(this.value(node.operand), this.castTarget(node), node);
       case 'unary':
         return this.unary(node);
       case 'binary':

@@ -75,6 +75,20 @@ describe('casting to strings', () => {
     assert.equal(textOf('(DT_WSTR, 8) "Mountain"'), 'Mountain');
   });
 
+  it('casts to DT_STR only at the root; inside, the cast gives DT_WSTR', () => {
+    assert.equal(run('(DT_STR, 5, 1252) "abc"').type, 'DT_STR');
+    const inner = run('(DT_STR, 5, 1252) "Мир" + "!"');
+    assert.deepEqual([inner.type, inner.value], ['DT_WSTR', 'Мир!']);
+    assert.equal(run('LEN((DT_STR, 5, 1252) "Мир")').value, 3);
+  });
+
+  it('allows NULL(DT_STR, ...) at the root or under a cast only (docs screenshots 1 to 4)', () => {
+    assert.equal(run('NULL(DT_STR, 10, 1252)').type, 'DT_STR');
+    assert.equal(run('NULL(DT_WSTR, 10) + "a"').value, null);
+    fails('NULL(DT_STR, 10, 1252) + "a"', /NULL\(DT_STR, \.\.\.\) cannot be an operand/);
+    assert.equal(run('(DT_WSTR, 10) NULL(DT_STR, 10, 1252) + "a"').value, null);
+  });
+
   it('refuses characters the DT_STR code page cannot hold', () => {
     fails('(DT_STR, 10, 1252) "Месяц"', /"М" has no mapping in code page 1252/);
     assert.equal(textOf('(DT_STR, 10, 1252) "Café €5"'), 'Café €5');
