@@ -4,7 +4,7 @@
  * Stops cleanly on SIGINT (Ctrl-C) and SIGTERM.
  */
 import type { Command } from 'commander';
-import { startCaptureServer, type CapturedMessage } from '../../capture/capture-server.js';
+import type { CapturedMessage } from '../../capture/capture-server.js';
 import { UsageError, action } from '../output.js';
 
 interface CaptureOptions {
@@ -37,6 +37,8 @@ async function runCapture(options: CaptureOptions): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port ${options.port} is not a port number (0 to 65535).`);
   }
+  // Loaded on use: smtp-server is not needed by the other commands.
+  const { startCaptureServer } = await import('../../capture/capture-server.js');
   const server = await startCaptureServer({
     dir: options.dir,
     port,

@@ -12,7 +12,6 @@ import { readFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startCaptureServer } from '../../capture/capture-server.js';
 import { SmtpConnectionManager } from '../../connection/connection-manager.js';
 import type { Logger } from '../../log.js';
 import { formatReply } from '../../protocol/reply.js';
@@ -45,6 +44,7 @@ async function runDemo(options: { dir?: string; task?: string }): Promise<number
     process.stdout.write(`${line}\n`);
   };
 
+  const { startCaptureServer } = await import('../../capture/capture-server.js');
   const server = await startCaptureServer({ dir, port: 0, host: '127.0.0.1', tls: true, auth: true });
   out(`Capture server listening on ${server.host}:${server.port} (STARTTLS, AUTH), writing to ${dir}`);
   // The password is never a literal in the connection string: it is read from the environment.
