@@ -254,7 +254,7 @@ test('OAUTHBEARER: the error challenge is answered with %x01, then one refresh',
   );
 });
 
-test('Windows authentication never picks PLAIN or LOGIN, even if only they are offered', async () => {
+test('Windows auth never picks PLAIN or LOGIN, even if they alone are offered', async () => {
   const exchange = new ScriptedExchange([]);
   await assert.rejects(
     run(exchange, { ...password, windowsAuthentication: true }, context('PLAIN LOGIN CRAM-MD5')),
