@@ -22,3 +22,20 @@ export * from './client/index.js';
 
 // Test and demo support
 export * from './capture/certificates.js';
+export * from './capture/capture-server.js';
+
+// Message composition and the Send Mail task
+export * from './message/addresses.js';
+export * from './message/compose.js';
+export {
+  SendMailTask,
+  parseMessageSourceType,
+  parsePriority,
+  htmlToText,
+  type ExecuteOptions,
+  type MessageSourceType,
+  type SendMailConnection,
+  type SendMailResult,
+  type SendMailTaskContext,
+  type SendMailTaskProperties,
+} from './tasks/send-mail-task.js';
