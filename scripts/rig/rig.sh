@@ -84,10 +84,13 @@ need_root() { [[ $EUID -eq 0 ]] || die "run as root (it installs packages and st
 # ----------------------------------------------------------------------------- packages
 
 missing_packages() {
+  local installed
+  # One dpkg-query for all; a package it does not know is reported on stderr, not listed.
+  installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+    awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }') || true
   local pkg
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-      printf '%s\n' "$pkg"
+    [[ $'\n'$installed$'\n' == *$'\n'$pkg$'\n'* ]] || printf '%s\n' "$pkg"
   done
 }
 
@@ -125,9 +128,11 @@ pid_alive() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
   # A pid file can outlive its process and the pid be reused: check the program name, and
   # that the process belongs to this rig ($RIG_DIR in its arguments or environment).
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$name" || return 1
-  cat "/proc/$pid/cmdline" "/proc/$pid/environ" 2>/dev/null | tr '\0' '\n' |
-    grep -qF "$RIG_DIR/" || return 1
+  # (No `| grep -q` here: under pipefail its early exit can fail the pipeline.)
+  local cmdline environ
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  environ=$(tr '\0' ' ' <"/proc/$pid/environ" 2>/dev/null) || true
+  [[ $cmdline == *"$name"* && "$cmdline $environ" == *"$RIG_DIR/"* ]] || return 1
   echo "$pid"
 }
 
@@ -335,8 +340,8 @@ EOF
   # Service principals: smtp/mail.rig.test, smtp/localhost, smtp/<hostname>. One that is
   # missing (a new hostname) is added and exported alone.
   for spn in "$MAIL_HOST" localhost "$host"; do
-    kadmin.local -r "$REALM" -q "getprinc smtp/$spn@$REALM" 2>/dev/null |
-      grep -q '^Principal:' && continue
+    [[ $(kadmin.local -r "$REALM" -q "getprinc smtp/$spn@$REALM" 2>/dev/null) == \
+      *$'\nPrincipal: '* ]] && continue
     kadmin.local -r "$REALM" -q "addprinc -randkey smtp/$spn@$REALM" >/dev/null 2>&1 &&
       kadmin.local -r "$REALM" -q "ktadd -k $keytab smtp/$spn@$REALM" >/dev/null 2>&1 ||
       die "kadmin.local could not add smtp/$spn@$REALM"
@@ -589,8 +594,12 @@ smtpd_line() {
 }
 
 start_postfix() {
-  postfix -c "$POSTFIX_ETC" check </dev/null >>"$LOG_DIR/postfix.stdout" 2>&1 ||
-    die "postfix check failed; see $LOG_DIR/postfix.stdout"
+  # postfix check creates the queue subdirectories, private/ among them, where Dovecot puts
+  # its socket; it takes 2 s, so it runs only on a new queue directory (start checks too).
+  if [[ ! -d $POSTFIX_QUEUE/private ]]; then
+    postfix -c "$POSTFIX_ETC" check </dev/null >>"$LOG_DIR/postfix.stdout" 2>&1 ||
+      die "postfix check failed; see $LOG_DIR/postfix.stdout"
+  fi
   start_dovecot
   postfix -c "$POSTFIX_ETC" start </dev/null >>"$LOG_DIR/postfix.stdout" 2>&1 ||
     die "postfix failed to start; see $LOG_DIR/postfix.log and $LOG_DIR/postfix.stdout"
