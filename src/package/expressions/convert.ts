@@ -95,7 +95,11 @@ function numText(n: Num): string {
   return n.kind === 'dec' ? formatDecimal(n.value) : String(n.value);
 }
 
-/** Rounds to the nearest integer, halves away from zero (the cast from a real). */
+/**
+ * Rounds to the nearest integer, halves away from zero (the cast from a real).
+ * TODO(expressions): SSIS converts through OLE variants, which may round halves to even;
+ * the documentation gives no value to check against.
+ */
 function numToBigInt(n: Num, at: SourceSpan): bigint {
   if (n.kind === 'int') return n.value;
   if (n.kind === 'dec') return rescale(n.value, 0).unscaled;

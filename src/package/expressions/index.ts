@@ -27,6 +27,8 @@ export function evaluateExpression(text: string, scope: ExpressionScope): SsisVa
  * The text SSIS writes into a string property for `value`: strings as they are, numbers in
  * plain decimal, Booleans `True`/`False`, dates in the ISO forms a cast to DT_WSTR gives
  * (`yyyy-mm-dd`, `yyyy-mm-dd hh:mm:ss[.fff000000]`), and NULL as the empty string.
+ * TODO(expressions): SSIS writes a date result into a string property in the machine's
+ * locale (`11/4/2002 1:05:06 PM`); we write the locale-independent ISO form instead.
  */
 export function toPropertyString(value: SsisValue): string {
   return valueToText(value);
