@@ -4,6 +4,8 @@
  */
 
 export interface Progress {
+  /** Shows a fixed note until the first byte count (a long recipient list, say). */
+  note(text: string): void;
   /** Octets of the message produced so far. */
   update(bytes: number): void;
   /** Clears the line. Safe to call twice. */
@@ -22,6 +24,10 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
   let last = 0;
   let shown = false;
   return {
+    note(text) {
+      shown = true;
+      stream.write(`\r\x1b[K${text}`);
+    },
     update(bytes) {
       const now = Date.now();
       if (bytes < THRESHOLD_BYTES || now - last < INTERVAL_MS) {
@@ -29,7 +35,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       }
       last = now;
       shown = true;
-      stream.write(`\rsending: ${(bytes / (1024 * 1024)).toFixed(1)} MiB of message data`);
+      stream.write(`\r\x1b[Ksending: ${(bytes / (1024 * 1024)).toFixed(1)} MiB of message data`);
     },
     done() {
       if (shown) {

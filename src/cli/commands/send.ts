@@ -40,6 +40,9 @@ interface SendOptions {
   raw?: string;
 }
 
+// From this many recipients on, a terminal shows that the send is under way.
+const MANY_RECIPIENTS = 100;
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
@@ -90,6 +93,12 @@ async function runSend(options: SendOptions): Promise<number> {
 
   const connection = await openConnection(options.connection);
   const progress = options.json ? undefined : createProgress();
+  const recipientCount = [options.to, options.cc, options.bcc]
+    .map((line) => parseAddressLine('', line).addresses.length)
+    .reduce((a, b) => a + b, 0);
+  if (recipientCount >= MANY_RECIPIENTS) {
+    progress?.note(`sending to ${recipientCount} recipients...`);
+  }
   try {
     if (options.raw !== undefined) {
       return report(await sendRaw(options, connection, progress?.update), options);
