@@ -1,0 +1,68 @@
+/** `smtpcm inspect` and `smtpcm run` as a user runs them: a child process, exit codes. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { corpus, repoRoot } from '../dtsx/corpus.js';
+import { startSink, type SmtpSink } from './smtp-sink.js';
+
+interface Outcome { code: number | null; stdout: string; stderr: string }
+
+function smtpcm(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill(), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let sink: SmtpSink;
+before(async () => { sink = await startSink(); });
+after(async () => { await sink.close(); });
+
+describe('smtpcm inspect and run', () => {
+  it('inspect --json: connection managers, tasks, values and sources', async () => {
+    const result = await smtpcm('inspect', corpus('yatamcharishma', 'MasterLoad_Template.dtsx'),
+      '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.connections[0].connectionString.source, 'parameter');
+    assert.equal(report.tasks.length, 2);
+    assert.equal(report.tasks[1].eventName, 'OnError');
+  });
+
+  it('inspect exits 1 when the package has an error (an unconfigured task)', async () => {
+    const result = await smtpcm('inspect', corpus('alimakri', 'Package1.dtsx'));
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /error: task "Package\\Tâche Envoyer un message": The Send Mail task was never configured/);
+  });
+
+  it('run sends through --connection and exits 0; 3 when a recipient is rejected', async () => {
+    const ok = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
+      '--connection', `SMTP Connection Manager=${sink.connectionString}`);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^SENT {5}Package\\Send Mail Task$/m);
+    assert.match(ok.stdout, new RegExp(`via SMTP Connection Manager: SmtpServer=127\\.0\\.0\\.1;` +
+      `Port=${sink.port}; \\[override\\]`));
+    const partial = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'), '--json',
+      '--connection', `SMTP Connection Manager=${sink.connectionString}`,
+      '--set', '\\Package\\Send Mail Task.Properties[ToLine]=ok@example.com;reject@example.com');
+    assert.equal(partial.code, 3, partial.stderr);
+    assert.equal(JSON.parse(partial.stdout).steps[0].status, 'partial');
+  });
+
+  it('run exits 1 on a bad override, with a sentence naming it', async () => {
+    const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
+      '--connection', 'Nope=SmtpServer=127.0.0.1;');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--connection Nope: names no connection manager/);
+  });
+});
