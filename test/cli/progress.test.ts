@@ -26,8 +26,9 @@ describe('progress line', () => {
     assert.deepEqual(stream.written, []);
     progress.update(5 * 1024 * 1024);
     assert.equal(stream.written.length, 1);
-    assert.match(stream.written[0]!, /^\r\x1b\[Ksending: 5\.0 MiB/);
-    assert.ok(!stream.written[0]!.includes('\n'), 'rewritten in place, never scrolls');
+    const line = String(stream.written[0]);
+    assert.match(line, /^\r\x1b\[Ksending: 5\.0 MiB/);
+    assert.ok(!line.includes('\n'), 'rewritten in place, never scrolls');
     progress.done();
     assert.equal(stream.written.at(-1), '\r\x1b[K');
     progress.done();
