@@ -9,6 +9,9 @@ import { tokenize, type Token } from './lexer.js';
 import type { BinaryOperator, ExpressionNode, TypeSpec, UnaryOperator } from './types.js';
 import { checkTypeSpec } from './type-spec.js';
 
+/** Deepest nesting of parentheses, operators and calls accepted (bounds the recursion). */
+const MAX_DEPTH = 200;
+
 /** Binary operators by precedence level, lowest first. */
 const BINARY_LEVELS: BinaryOperator[][] = [
   ['||'],
@@ -35,6 +38,7 @@ export function parseExpression(text: string): ExpressionNode {
 class Parser {
   private readonly tokens: Token[];
   private index = 0;
+  private depth = 0;
 
   constructor(private readonly text: string) {
     this.tokens = tokenize(text);
@@ -55,6 +59,18 @@ class Parser {
 
   private parseConditional(): ExpressionNode {
     const start = this.peek().start;
+    if (++this.depth > MAX_DEPTH) {
+      throw new ExpressionError(`The expression nests deeper than ${MAX_DEPTH} levels`,
+        start + 1, this.text.slice(start, start + 40));
+    }
+    try {
+      return this.parseConditionalBody(start);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseConditionalBody(start: number): ExpressionNode {
     const condition = this.parseBinary(0);
     if (!this.isPunct('?')) return condition;
     this.index++;
@@ -81,6 +97,18 @@ class Parser {
 
   private parseUnary(): ExpressionNode {
     const token = this.peek();
+    if (++this.depth > MAX_DEPTH) {
+      throw new ExpressionError(`The expression nests deeper than ${MAX_DEPTH} levels`,
+        token.start + 1, this.text.slice(token.start, token.start + 40));
+    }
+    try {
+      return this.parseUnaryBody(token);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseUnaryBody(token: Token): ExpressionNode {
     if (token.kind === 'punct' && ['-', '!', '~'].includes(token.value)) {
       this.index++;
       const operand = this.parseUnary();

@@ -138,6 +138,12 @@ describe('syntax errors quote the construct and its 1-based position', () => {
     throwsAt(() => parseExpression('GETDATE(1)'), /GETDATE takes 0 argument/);
   });
 
+  it('refuses nesting deeper than 200 levels instead of overflowing the stack', () => {
+    throwsAt(() => parseExpression(`${'('.repeat(5000)}1${')'.repeat(5000)}`), /nests deeper/);
+    throwsAt(() => parseExpression(`${'-'.repeat(5000)}1`), /nests deeper/);
+    assert.equal(run(`${'('.repeat(50)}1${')'.repeat(50)}`).value, 1);
+  });
+
   it('refuses text after a complete expression and an empty expression', () => {
     throwsAt(() => parseExpression('1 + 2 3'), /Unexpected text/, 7, '3');
     throwsAt(() => parseExpression('   '), /empty/);
