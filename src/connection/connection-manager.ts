@@ -185,7 +185,8 @@ export class SmtpConnectionManager {
    * The typed properties. The object is live: assigning one of its fields
    * (`manager.properties.port = 587`) re-checks the whole set (throws `ConfigurationError` on a
    * wrong value or a contradiction) and updates `connectionString`; assigning `undefined`
-   * removes an optional key. Assigning `properties` replaces them all.
+   * removes an optional key; assigning `secureSocketOptions` also sets `enableSsl` to agree
+   * (true for `StartTls` and `SslOnConnect`). Assigning `properties` replaces them all.
    */
   get properties(): SmtpConnectionProperties {
     const snapshot: SmtpConnectionProperties = { ...this.#props };
@@ -194,9 +195,16 @@ export class SmtpConnectionManager {
         const next: Record<string, unknown> = { ...this.#props };
         if (value === undefined) delete next[key as string];
         else next[key as string] = value;
+        if (key === 'secureSocketOptions' && value !== undefined) {
+          // EnableSsl means "TLS required"; choosing a mode sets it to agree, as parsing does.
+          next.enableSsl = value === 'StartTls' || value === 'SslOnConnect';
+          target.enableSsl = next.enableSsl as boolean;
+        }
         this.properties = next as unknown as SmtpConnectionProperties;
         Object.assign(target, { [key]: value });
-        if (value === undefined) delete (target as unknown as Record<string, unknown>)[key as string];
+        if (value === undefined) {
+          delete (target as unknown as Record<string, unknown>)[key as string];
+        }
         return true;
       },
       deleteProperty: (target, key) => {
@@ -272,8 +280,14 @@ export class SmtpConnectionManager {
    * Throws what the client throws (see src/errors.ts) and `ConfigurationError` for settings
    * that cannot work.
    */
-  async send(envelope: Envelope, message: MessageSource, options?: SendOptions): Promise<SendResult> {
-    if (this.#props.deliveryMethod === 'PickupDirectory') return this.#writePickup(envelope, message);
+  async send(
+    envelope: Envelope,
+    message: MessageSource,
+    options?: SendOptions,
+  ): Promise<SendResult> {
+    if (this.#props.deliveryMethod === 'PickupDirectory') {
+      return this.#writePickup(envelope, message);
+    }
 
     const pool = await this.#getPool();
     let first: SmtpConnectionError | undefined;
@@ -304,7 +318,11 @@ export class SmtpConnectionManager {
             `${error.message} This was the second attempt, on a fresh connection; the first ` +
             `failed too (${first.message}). The message was not delivered.`,
             error.stage,
-            { cause: error, transcript: error.transcript, ...(error.reply ? { reply: error.reply } : {}) },
+            {
+              cause: error,
+              transcript: error.transcript,
+              ...(error.reply ? { reply: error.reply } : {}),
+            },
           );
         }
         if (first) {
@@ -359,7 +377,8 @@ export class SmtpConnectionManager {
       ok: true,
       durationMs: elapsed(stepStart),
       detail: problems.warnings.length > 0
-        ? `${problems.warnings.length} warning(s): ${problems.warnings.map((w) => w.field).join(', ')}`
+        ? `${problems.warnings.length} warning(s): ` +
+          problems.warnings.map((w) => w.field).join(', ')
         : undefined,
     });
 
@@ -384,7 +403,11 @@ export class SmtpConnectionManager {
     }
 
     const options = settings.client;
-    report.server = { host: options.host, port: options.port ?? 25, secure: options.secure ?? 'Auto' };
+    report.server = {
+      host: options.host,
+      port: options.port ?? 25,
+      secure: options.secure ?? 'Auto',
+    };
 
     stepStart = process.hrtime.bigint();
     if (isIP(options.host) === 0) {
@@ -535,7 +558,8 @@ export class SmtpConnectionManager {
     }
     const result = await writeToPickupDirectory(this.#props.pickupDirectoryLocation!, envelope,
       message);
-    this.#logger.info({ connection: this.name, path: result.path, recipients: result.accepted.length },
+    this.#logger.info(
+      { connection: this.name, path: result.path, recipients: result.accepted.length },
       'Wrote the message to the pickup directory.');
     const { path: _path, ...sendResult } = result;
     return sendResult;
@@ -590,7 +614,9 @@ function describeError(error: unknown): NonNullable<TestConnectionReport['error'
   if (error instanceof ConfigurationError) {
     return { name: error.name, code: error.code, message: error.message, fix: error.fix };
   }
-  if (error instanceof SmtpError) return { name: error.name, code: error.code, message: error.message };
+  if (error instanceof SmtpError) {
+    return { name: error.name, code: error.code, message: error.message };
+  }
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     return { name: error.name, ...(code ? { code } : {}), message: error.message };

@@ -343,7 +343,8 @@ export function splitConnectionString(text: string): ConnectionStringPair[] {
     const value = text.slice(index, end).trim();
     const last = value[value.length - 1];
     if (last === '"' || last === "'") {
-      throw syntaxError(start, `the value of ${key} ends with a ${last} quote but does not start with one`);
+      throw syntaxError(start,
+        `the value of ${key} ends with a ${last} quote but does not start with one`);
     }
     pairs.push({ key, value, position: start });
     index = end < length && text[end] === ';' ? end + 1 : length;
@@ -408,7 +409,12 @@ function shown(value: string): string {
   return JSON.stringify(cut);
 }
 
-function wrongValue(spec: KeySpec, value: string, expected: string, fix: string): ConfigurationError {
+function wrongValue(
+  spec: KeySpec,
+  value: string,
+  expected: string,
+  fix: string,
+): ConfigurationError {
   const display = spec.kind === 'secret' ? MASK : shown(value);
   return new ConfigurationError(spec.key, `${display} is not ${expected}.`, fix);
 }

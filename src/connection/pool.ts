@@ -268,7 +268,8 @@ export class ConnectionPool {
         if (index >= 0) this.#waiters.splice(index, 1);
         reject(new SmtpTimeoutError('connect', this.#options.acquireTimeoutMs,
           `No SMTP session of ${this.#options.name} became free within ` +
-          `${this.#options.acquireTimeoutMs} ms (MaxConnections=${this.#options.maxConnections}).`));
+          `${this.#options.acquireTimeoutMs} ms ` +
+          `(MaxConnections=${this.#options.maxConnections}).`));
       }, remaining);
       const waiter: Waiter = {
         fresh,

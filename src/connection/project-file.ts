@@ -52,7 +52,9 @@ export async function loadProjectFile(path?: string): Promise<ProjectFile> {
     text = await readFile(absolute, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && named === undefined) return { path: undefined, connections: new Map() };
+    if (code === 'ENOENT' && named === undefined) {
+      return { path: undefined, connections: new Map() };
+    }
     throw fileError(absolute, `cannot be read (${code ?? 'error'}).`,
       named === path ? 'Check the path given.' : `Check ${PROJECT_FILE_ENV}.`);
   }
@@ -61,7 +63,8 @@ export async function loadProjectFile(path?: string): Promise<ProjectFile> {
     data = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw fileError(absolute, `is not valid JSON (${(error as Error).message}).`,
-      'Fix the JSON; the format is { "connections": { "<name>": { "connectionString": "..." } } }.');
+      'Fix the JSON; the format is ' +
+      '{ "connections": { "<name>": { "connectionString": "..." } } }.');
   }
   return parseProject(absolute, data);
 }
@@ -121,7 +124,11 @@ export function findConnection(
   init: Omit<SmtpConnectionManagerInit, 'connectionString' | 'name' | 'description' | 'id'> = {},
 ): SmtpConnectionManager {
   if (nameOrString.includes('=')) {
-    return new SmtpConnectionManager({ ...init, name: 'command line', connectionString: nameOrString });
+    return new SmtpConnectionManager({
+      ...init,
+      name: 'command line',
+      connectionString: nameOrString,
+    });
   }
   const wanted = nameOrString.trim();
   let found = project.connections.get(wanted);

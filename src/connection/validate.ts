@@ -172,7 +172,8 @@ export function validateConnection(props: SmtpConnectionProperties): ValidationR
     add('warning', 'Timeout',
       `Timeout=${props.timeout} is read as seconds (over ${Math.floor(props.timeout / 3600)} ` +
       'hours); was it meant as milliseconds?',
-      `Write the timeout in seconds, e.g. Timeout=${Math.max(1, Math.round(props.timeout / 1000))}.`);
+      'Write the timeout in seconds, e.g. ' +
+      `Timeout=${Math.max(1, Math.round(props.timeout / 1000))}.`);
   }
 
   secretProblems('Password', props.password, problems);

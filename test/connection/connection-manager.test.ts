@@ -76,10 +76,17 @@ describe('SmtpConnectionManager against smtp-server', () => {
     assert.throws(() => {
       manager.properties.port = 0;
     }, ConfigurationError);
+    manager.properties.secureSocketOptions = 'SslOnConnect';
+    assert.equal(manager.properties.enableSsl, true, 'EnableSsl follows the chosen mode');
+    manager.properties.secureSocketOptions = 'None';
+    assert.equal(manager.properties.enableSsl, false);
     assert.throws(() => {
-      manager.properties.secureSocketOptions = 'None';
       manager.properties.enableSsl = true;
     }, ConfigurationError);
+    assert.equal(manager.properties.enableSsl, false, 'a refused change changes nothing');
+    manager.properties.secureSocketOptions = undefined;
+    assert.equal(manager.connectionString,
+      'SmtpServer=smtp2.example.com;UseWindowsAuthentication=False;EnableSsl=False;');
   });
 
   test('an incomplete manager loads, and validate() says what is missing', async () => {

@@ -72,7 +72,8 @@ describe('the SSIS corpus', { skip: existsSync(corpusDir) ? undefined : `no ${co
   for (const file of existsSync(corpusDir) ? corpusFiles(corpusDir) : []) {
     const xml = readFileSync(file, 'utf8');
     smtpManagers += (xml.match(/CreationName="SMTP"|CreationName">SMTP</g) ?? []).length;
-    for (const match of xml.matchAll(/<SmtpConnectionManager\b[^>]*?\bConnectionString="([^"]*)"/g)) {
+    const managerElement = /<SmtpConnectionManager\b[^>]*?\bConnectionString="([^"]*)"/g;
+    for (const match of xml.matchAll(managerElement)) {
       strings.push({ file, text: decodeXml(match[1]!) });
     }
     // Project.params values that hold a whole SMTP connection string.
@@ -112,7 +113,8 @@ describe('the SSIS corpus', { skip: existsSync(corpusDir) ? undefined : `no ${co
   });
 
   test('the designer-saved Timeout=22 is read as 22 seconds', async () => {
-    const text = 'SmtpServer=mail.yahoo.com;UseWindowsAuthentication=True;EnableSsl=True;Timeout=22;';
+    const text =
+      'SmtpServer=mail.yahoo.com;UseWindowsAuthentication=True;EnableSsl=True;Timeout=22;';
     assert.ok(strings.some((s) => s.text === text), 'rtumaykin string present in the corpus');
     const settings = await resolveSettings(parseConnectionString(text));
     assert.equal(settings.timeoutMs, 22_000);
