@@ -154,6 +154,8 @@ export function formatDate(d: Date): string {
 /**
  * `yyyy-mm-dd hh:mm:ss`, followed for DT_DBTIMESTAMP by the fraction as SSIS prints it
  * (nine digits, `.123000000`) when the milliseconds are not zero.
+ * TODO(expressions): the nine digits follow what SSIS users report for
+ * `(DT_WSTR, 30) GETDATE()`; Microsoft's data types page writes the format `[.fff]`.
  */
 export function formatDateTime(d: Date, withFraction: boolean): string {
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
