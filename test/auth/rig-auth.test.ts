@@ -66,6 +66,7 @@ async function deliver(port: number, auth: AuthOptions, deliverIt = true): Promi
     }
     await client.quit();
     if (deliverIt) await waitForDelivery(RECIPIENT, token);
+    assertMasked(transcript);
     return { mechanism, transcript };
   } catch (error) {
     if (error instanceof SmtpError) seen.push(error.message, ...error.transcript);
@@ -73,6 +74,22 @@ async function deliver(port: number, auth: AuthOptions, deliverIt = true): Promi
     await client.quit().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * The AUTH exchange in the transcript is masked: `C: AUTH <MECH>` (plus `********` when an
+ * initial response went with it), every later client line `C: ********` and every
+ * challenge `S: 334 ********`, up to the server's final reply.
+ */
+function assertMasked(transcript: string[]): void {
+  const start = transcript.findIndex((line) => line.startsWith('C: AUTH '));
+  assert.ok(start >= 0, 'the transcript has an AUTH command');
+  assert.match(transcript[start]!, /^C: AUTH [A-Z0-9-]+( \*{8})?$/);
+  let end = start + 1;
+  for (; end < transcript.length && !/^S: [245]\d\d /.test(transcript[end]!); end += 1) {
+    assert.match(transcript[end]!, /^(C: \*{8}|S: 334 \*{8})$/);
+  }
+  assert.ok(end > start + 1 || /\*{8}$/.test(transcript[start]!), 'data went masked');
 }
 
 function password(user: 'alice' | 'ulrich', mechanism: string, value?: string): AuthOptions {
