@@ -45,7 +45,8 @@ export interface PoolOptions {
 
 class Entry implements PooledConnection {
   readonly createdAt = new Date();
-  idleSince = 0;
+  /** When the session last finished a piece of work (its health is known as of then). */
+  idleSince = Date.now();
   idleTimer: NodeJS.Timeout | undefined;
   onClose: () => void = () => {};
 
@@ -165,6 +166,7 @@ export class ConnectionPool {
         this.#retire(entry, true);
         waiter.wake(undefined);
       } else {
+        entry.idleSince = Date.now();
         this.#busy.add(entry);
         waiter.wake(entry);
       }
