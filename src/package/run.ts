@@ -159,7 +159,8 @@ async function runTask(
 ): Promise<StepReport> {
   const pkg = loaded.package;
   const report: StepReport = { path: task.path, name: task.name, type: 'send-mail',
-    status: 'skipped', after: step.after, ...(task.eventName ? { eventName: task.eventName } : {}) };
+    status: 'skipped', after: step.after,
+    ...(task.eventName ? { eventName: task.eventName } : {}) };
   if (task.connection) {
     const value = task.connection.connectionString;
     report.connection = { name: task.connection.connection.name,

@@ -107,8 +107,10 @@ function resolveProperty(
   }
 }
 
-function expressionOf(definition: { propertyExpressions: { property: string; expression: string }[] },
-  property: string): string | undefined {
+function expressionOf(
+  definition: { propertyExpressions: Array<{ property: string; expression: string }> },
+  property: string,
+): string | undefined {
   return definition.propertyExpressions.find(
     (p) => p.property.toLowerCase() === property.toLowerCase(),
   )?.expression;
@@ -128,7 +130,9 @@ export function resolveConnection(pkg: Package, connection: PackageConnection): 
     name: 'ConnectionString', literal, value: literal, source: connection.connectionStringSource,
   };
   const expression = connection.expressionFor('ConnectionString');
-  if (expression) resolved = resolveProperty(pkg, 'Package', 'ConnectionString', literal, expression);
+  if (expression) {
+    resolved = resolveProperty(pkg, 'Package', 'ConnectionString', literal, expression);
+  }
   if (connection.isSmtp) {
     for (const key of ['SmtpServer', 'UseWindowsAuthentication', 'EnableSsl', 'Timeout']) {
       const keyExpression = connection.expressionFor(key);
@@ -250,7 +254,9 @@ function enabledState(pkg: Package, node: ContainerNode): {
   enabled: boolean; disabledBy: string | undefined; disable: ResolvedProperty;
 } {
   const own = isDisabled(pkg, node);
-  if (own.value === 'True') return { enabled: false, disabledBy: describe(node, own), disable: own };
+  if (own.value === 'True') {
+    return { enabled: false, disabledBy: describe(own), disable: own };
+  }
   for (let n = node.parent; n; n = n.parent) {
     if (n.kind === 'event-handler' || n.kind === 'package') continue;
     const state = isDisabled(pkg, n);
@@ -261,7 +267,7 @@ function enabledState(pkg: Package, node: ContainerNode): {
   return { enabled: true, disabledBy: undefined, disable: own };
 }
 
-function describe(node: ContainerNode, state: ResolvedProperty): string {
+function describe(state: ResolvedProperty): string {
   return state.source === 'literal' ? 'Disabled is set in the package'
     : `Disable expression ${state.expression ?? ''} is true`;
 }

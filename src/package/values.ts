@@ -13,8 +13,8 @@ import type { SsisType, SsisValue } from './expressions/index.js';
  */
 export function parseSsisDate(text: string): Date | undefined {
   const trimmed = text.trim();
-  const us = /^(?:(\d{1,2})\/(\d{1,2})\/(\d{4}))?\s*(?:(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*(AM|PM)?)?$/i
-    .exec(trimmed);
+  const us = new RegExp('^(?:(\\d{1,2})/(\\d{1,2})/(\\d{4}))?\\s*' +
+    '(?:(\\d{1,2}):(\\d{2})(?::(\\d{2})(?:\\.(\\d+))?)?\\s*(AM|PM)?)?$', 'i').exec(trimmed);
   if (us && trimmed !== '') {
     const [, month, day, year, hour, minute, second, fraction, half] = us;
     let h = Number(hour ?? 0);

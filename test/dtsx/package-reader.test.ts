@@ -71,7 +71,7 @@ describe('readPackageFile on the corpus', () => {
     }
   });
 
-  it('reads the 2005 format: property children, attachment children, IDREF constraints', async () => {
+  it('reads the 2005 format: property children, attachments, IDREF constraints', async () => {
     const pkg = await readPackageFile(corpus('sreeman2', 'PES_WEEKLY_REJECTS.dtsx'));
     assert.equal(pkg.name, 'PES_WEEKLY_REJECTS');
     assert.deepEqual(pkg.connectionManagers.filter((c) => c.creationName === 'SMTP')
@@ -96,7 +96,7 @@ describe('readPackageFile on the corpus', () => {
       ['User', 'DT_WSTR', 'user41@example.com']);
   });
 
-  it('reads 2012+ packages: event handlers, Disabled, CRLF and BOM, multi-line literals', async () => {
+  it('reads 2012+ packages: event handlers, Disabled, CRLF, BOM, multi-line text', async () => {
     const roanoke = await readPackageFile(corpus('roanoke', 'PopulateSemester.dtsx'));
     const [first] = sendMailTasks(roanoke);
     assert.equal(first!.disabled, true);
@@ -144,10 +144,11 @@ describe('readPackageFile on the corpus', () => {
   </DTS:ConnectionManagers>
   <DTS:Executables>
     <DTS:Executable DTS:refId="Package\\Mail" DTS:ObjectName="Mail"
-      DTS:ExecutableType="Microsoft.SendMailTask" DTS:DTSID="{00000000-0000-0000-0000-000000000003}">
+      DTS:ExecutableType="Microsoft.SendMailTask"
+      DTS:DTSID="{00000000-0000-0000-0000-000000000003}">
       <DTS:ObjectData>
-        <SendMailTask:SendMailTaskData xmlns:SendMailTask="www.microsoft.com/sqlserver/dts/tasks/sendmailtask"
-          SendMailTask:SMTPServer="KWS">
+        <SendMailTask:SendMailTaskData SendMailTask:SMTPServer="KWS"
+          xmlns:SendMailTask="www.microsoft.com/sqlserver/dts/tasks/sendmailtask">
           <SendMailTask:To>a@example.com</SendMailTask:To>
           <SendMailTask:Attachments SendMailTask:FileName="a.txt"/>
           <SendMailTask:Attachments SendMailTask:FileName="b.txt"/>
@@ -178,8 +179,8 @@ describe('readPackageFile on the corpus', () => {
     const text = decodeXmlBytes(await readFile(corpus('yatamcharishma', 'Project.params')));
     const params = readProjectParamsXml(text, 'Project.params');
     const byName = new Map(params.map((p) => [p.name, p]));
-    assert.deepEqual([byName.get('EnableErrorEmail')!.dataType, byName.get('EnableErrorEmail')!.value],
-      ['DT_BOOL', 'true']);
+    const enable = byName.get('EnableErrorEmail')!;
+    assert.deepEqual([enable.dataType, enable.value], ['DT_BOOL', 'true']);
     assert.deepEqual([byName.get('SMTP_ConnectionString')!.dataType,
       byName.get('SMTP_ConnectionString')!.value], ['DT_WSTR',
       'SmtpServer=smtp3.example.com;UseWindowsAuthentication=False;EnableSsl=False;']);

@@ -1,5 +1,9 @@
 /** Shared by the package tests: load a corpus package with a fixed machine and user. */
-import { inspectPackage, type InspectedTask, type InspectReport } from '../../src/package/inspect.js';
+import {
+  inspectPackage,
+  type InspectedTask,
+  type InspectReport,
+} from '../../src/package/inspect.js';
 import { loadPackage, type LoadedPackage, type PackageOverrides } from '../../src/package/load.js';
 import { corpus } from '../dtsx/corpus.js';
 
@@ -32,6 +36,8 @@ export function sources(task: InspectedTask): Record<string, string> {
 
 export function task(report: InspectReport, path: string): InspectedTask {
   const found = report.tasks.find((t) => t.path === path);
-  if (!found) throw new Error(`no task ${path}; have ${report.tasks.map((t) => t.path).join(', ')}`);
+  if (!found) {
+    throw new Error(`no task ${path}; have ${report.tasks.map((t) => t.path).join(', ')}`);
+  }
   return found;
 }

@@ -67,7 +67,8 @@ describe('inspect on the corpus (INDEX.md)', () => {
     assert.equal(report.tasks.length, 2);
     for (const t of report.tasks) {
       assert.equal(t.eventName, 'OnError');
-      assert.deepEqual([values(t).FromLine, sources(t).FromLine], ['user1@example.com', 'parameter']);
+      assert.deepEqual([values(t).FromLine, sources(t).FromLine],
+        ['user1@example.com', 'parameter']);
       assert.deepEqual([values(t).ToLine, sources(t).ToLine], ['user2@example.com', 'parameter']);
       // Evaluated on DEVPC01, the expressions give exactly what the designer saved there.
       for (const name of ['Subject', 'MessageSource']) {

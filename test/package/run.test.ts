@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PackageOverrides } from '../../src/package/load.js';
-import { runPackage, type PackageRunReport, type RunPackageOptions } from '../../src/package/run.js';
+import {
+  runPackage,
+  type PackageRunReport,
+  type RunPackageOptions,
+} from '../../src/package/run.js';
 import { load } from './helpers.js';
 import { startSink, type ReceivedMessage, type SmtpSink } from './smtp-sink.js';
 
@@ -130,7 +134,8 @@ describe('run: every enabled Send Mail task of the corpus against a local server
     const failed = await run('yatamcharishma', 'MasterLoad_Template.dtsx', {
       connections: [['SMTP', sink.connectionString]],
       set: [['System::ErrorDescription', 'Login failed.']] }, { event: 'OnError' });
-    assert.equal(failed.messages[0]!.parsed.text, 'MasterLoad_Template load failed. \n\nLogin failed.\n');
+    assert.equal(failed.messages[0]!.parsed.text,
+      'MasterLoad_Template load failed. \n\nLogin failed.\n');
   });
 
   it('advgrower: a task inside a Foreach loop runs once; the disabled one is skipped',
@@ -231,7 +236,8 @@ describe('run: every enabled Send Mail task of the corpus against a local server
   it('exit 3 when some recipients are rejected', async () => {
     const { report, messages } = await run('lucmilot', 'SendMailTask.dtsx', {
       connections: [['SMTP Connection Manager', sink.connectionString]],
-      set: [['\\Package\\Send Mail Task.Properties[ToLine]', 'bob@example.com;reject@example.com']] });
+      set: [['\\Package\\Send Mail Task.Properties[ToLine]',
+        'bob@example.com;reject@example.com']] });
     assert.equal(report.exitCode, 3);
     assert.deepEqual(messages[0]!.to, ['bob@example.com']);
     assert.deepEqual(report.steps[0]!.result!.rejected.map((r) => [r.recipient, r.reply?.code]),
@@ -246,7 +252,8 @@ describe('run: every enabled Send Mail task of the corpus against a local server
     const [step] = report.steps;
     assert.equal(step!.status, 'composed');
     assert.deepEqual(step!.envelope!.to, ['user22@example.com', 'user23@example.com']);
-    assert.match(step!.message!, /^Subject: ODS Datamart Task: Move Data To DM_Semester FAILED\r$/m);
+    assert.match(step!.message!,
+      /^Subject: ODS Datamart Task: Move Data To DM_Semester FAILED\r$/m);
     assert.match(step!.message!, /^Cc: user23@example.com\r$/m);
   });
 });

@@ -7,14 +7,15 @@ import type { Command } from 'commander';
 import { formatInspectReport, inspectPackage } from '../../package/inspect.js';
 import { loadPackage } from '../../package/load.js';
 import { EXIT, action, printJson } from '../output.js';
-import { collect, overridesFrom, type OverrideOptions } from './run.js';
+import { collect, overridesFrom, PROJECT_HELP, type OverrideOptions } from './run.js';
 
 export function register(program: Command): void {
   program
     .command('inspect')
-    .description('Show the SMTP connection managers, Send Mail tasks and problems of a .dtsx package.')
+    .description('Show the SMTP connection managers, Send Mail tasks and problems of a ' +
+      '.dtsx package.')
     .argument('<package>', 'the .dtsx file')
-    .option('--project <dir>', 'the SSIS project folder (.conmgr, Project.params, .dtsConfig); default: the package\'s folder')
+    .option('--project <dir>', PROJECT_HELP)
     .option('--config <file>', 'apply this .dtsConfig file too (repeatable)', collect, [])
     .option('--set <name=value>', 'set a variable or property path (repeatable)', collect, [])
     .option('--param <name=value>', 'set a parameter (repeatable)', collect, [])

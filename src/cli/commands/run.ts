@@ -17,6 +17,9 @@ export interface OverrideOptions {
   connection: string[];
 }
 
+export const PROJECT_HELP = 'the SSIS project folder (.conmgr, Project.params, .dtsConfig); ' +
+  "default: the package's folder";
+
 /** Commander's collector for repeatable options. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -36,13 +39,18 @@ export function register(program: Command): void {
     .command('run')
     .description('Run the Send Mail tasks of a .dtsx package.')
     .argument('<package>', 'the .dtsx file')
-    .option('--project <dir>', 'the SSIS project folder (.conmgr, Project.params, .dtsConfig); default: the package\'s folder')
+    .option('--project <dir>', PROJECT_HELP)
     .option('--config <file>', 'apply this .dtsConfig file too (repeatable)', collect, [])
-    .option('--task <name|path>', 'run only this Send Mail task, even if disabled or in an event handler (repeatable)', collect, [])
-    .option('--event <name>', 'run the Send Mail tasks of the handlers for this event (OnError) instead of the main flow')
-    .option('--set <name=value>', 'set a variable (User::X=V, System::ErrorDescription=V) or property path (repeatable)', collect, [])
-    .option('--param <name=value>', 'set a parameter ($Project::X=V, $Package::X=V, X=V) (repeatable)', collect, [])
-    .option('--connection <name=string>', 'use this connection string for a connection manager, by name or DTSID (repeatable)', collect, [])
+    .option('--task <name|path>', 'run only this Send Mail task, even if disabled or in an ' +
+      'event handler (repeatable)', collect, [])
+    .option('--event <name>', 'run the Send Mail tasks of the handlers for this event ' +
+      '(OnError) instead of the main flow')
+    .option('--set <name=value>', 'set a variable (User::X=V, System::ErrorDescription=V) or ' +
+      'a property path (repeatable)', collect, [])
+    .option('--param <name=value>', 'set a parameter ($Project::X=V, $Package::X=V, X=V) ' +
+      '(repeatable)', collect, [])
+    .option('--connection <name=string>', 'use this connection string for a connection ' +
+      'manager, by name or DTSID (repeatable)', collect, [])
     .option('--dry-run', 'compose and print every message; connect to nothing')
     .option('--json', 'print the report as JSON')
     .action(
@@ -78,9 +86,11 @@ export function formatRunReport(report: PackageRunReport): string {
     }
     if (step.reason) lines.push(`         ${step.reason}`);
     if (step.result) {
-      lines.push(`         ${step.result.messageId} accepted for ${step.result.accepted.join(', ')}`);
+      lines.push(`         ${step.result.messageId} accepted for ` +
+        step.result.accepted.join(', '));
       for (const rejected of step.result.rejected) {
-        const reply = rejected.reply ? ` (${rejected.reply.code} ${rejected.reply.lines.join(' ')})` : '';
+        const reply = rejected.reply
+          ? ` (${rejected.reply.code} ${rejected.reply.lines.join(' ')})` : '';
         lines.push(`         rejected: ${rejected.recipient}${reply}`);
       }
     }
