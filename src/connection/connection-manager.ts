@@ -145,6 +145,7 @@ export class SmtpConnectionManager {
   readonly #tuning: Required<PoolTuning>;
   readonly #createClient: (options: SmtpClientOptions) => SmtpClient | Promise<SmtpClient>;
   #pool: ConnectionPool | undefined;
+  readonly #retiredPools = new Set<ConnectionPool>();
   #poolSettings: Promise<ResolvedSettings> | undefined;
 
   /**
@@ -264,6 +265,12 @@ export class SmtpConnectionManager {
    */
   releaseConnection(connection: PooledConnection, options: { broken?: boolean } = {}): void {
     this.#pool?.release(connection, options);
+    // A session lent before close() or a change of settings goes back to its own pool.
+    for (const pool of this.#retiredPools) {
+      pool.release(connection, options);
+      const { busy, opening } = pool.stats;
+      if (busy === 0 && opening === 0) this.#retiredPools.delete(pool);
+    }
   }
 
   /**
@@ -479,20 +486,23 @@ export class SmtpConnectionManager {
    * afterwards: a new pool opens on demand.
    */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    this.#poolSettings = undefined;
-    await pool?.close();
+    await this.#retirePool();
   }
 
   #replace(props: SmtpConnectionProperties): void {
     this.#props = props;
-    if (this.#pool) {
-      const pool = this.#pool;
-      this.#pool = undefined;
-      this.#poolSettings = undefined;
-      void pool.close();
-    }
+    void this.#retirePool();
+  }
+
+  /** Closes the current pool; sessions still lent out close when they are released. */
+  async #retirePool(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    this.#poolSettings = undefined;
+    if (!pool) return;
+    const { busy, opening } = pool.stats;
+    if (busy > 0 || opening > 0) this.#retiredPools.add(pool);
+    await pool.close();
   }
 
   async #getPool(): Promise<ConnectionPool> {

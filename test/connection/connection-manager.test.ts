@@ -144,6 +144,30 @@ describe('SmtpConnectionManager against smtp-server', () => {
       }
     }));
 
+  test('a caller waits at most Timeout for a free session; close() fails waiting callers', () =>
+    withServer({}, async (server) => {
+      const manager = new SmtpConnectionManager({
+        connectionString: connectionString(server, 'Timeout=1;'),
+      });
+      const held = await manager.acquireConnection();
+      try {
+        const started = Date.now();
+        await assert.rejects(manager.acquireConnection(), (error: Error) =>
+          error.name === 'SmtpTimeoutError' && /MaxConnections=1/.test(error.message));
+        assert.ok(Date.now() - started >= 900, 'waited about the Timeout');
+        const waiting = manager.acquireConnection();
+        await sleep(20);
+        const closing = manager.close();
+        await assert.rejects(waiting, SmtpConnectionError);
+        manager.releaseConnection(held);
+        await closing;
+      } finally {
+        manager.releaseConnection(held);
+        await manager.close();
+      }
+      assert.equal(server.connections, 1);
+    }));
+
   test('MaxMessagesPerConnection replaces a session after its quota', () =>
     withServer({}, async (server) => {
       const manager = new SmtpConnectionManager({
