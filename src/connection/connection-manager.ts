@@ -199,20 +199,23 @@ export class SmtpConnectionManager {
         if (key === 'secureSocketOptions' && value !== undefined) {
           // EnableSsl means "TLS required"; choosing a mode sets it to agree, as parsing does.
           next.enableSsl = value === 'StartTls' || value === 'SslOnConnect';
-          target.enableSsl = next.enableSsl as boolean;
         }
         this.properties = next as unknown as SmtpConnectionProperties;
-        Object.assign(target, { [key]: value });
-        if (value === undefined) {
-          delete (target as unknown as Record<string, unknown>)[key as string];
+        // The snapshot follows what was accepted.
+        for (const name of Object.keys(target)) {
+          delete (target as unknown as Record<string, unknown>)[name];
         }
+        Object.assign(target, this.#props);
         return true;
       },
       deleteProperty: (target, key) => {
         const next: Record<string, unknown> = { ...this.#props };
         delete next[key as string];
         this.properties = next as unknown as SmtpConnectionProperties;
-        delete (target as unknown as Record<string, unknown>)[key as string];
+        for (const name of Object.keys(target)) {
+          delete (target as unknown as Record<string, unknown>)[name];
+        }
+        Object.assign(target, this.#props);
         return true;
       },
     });
