@@ -39,3 +39,6 @@ export {
   type SendMailTaskContext,
   type SendMailTaskProperties,
 } from './tasks/send-mail-task.js';
+
+// Connection strings and the connection manager
+export * from './connection/index.js';
