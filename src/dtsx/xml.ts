@@ -58,7 +58,11 @@ const parser = new XMLParser({
   maxNestedTags: 2000,
 });
 
-/** Decodes file bytes: drops a byte-order mark; UTF-16 when the mark says so, else UTF-8. */
+/**
+ * Decodes file bytes: drops a byte-order mark; UTF-16 when the mark says so, else UTF-8.
+ * TODO(dtsx): an `encoding="windows-1252"` declaration is not honoured (read as UTF-8);
+ * SSIS itself writes UTF-8, but hand-edited .dtsConfig files may not.
+ */
 export function decodeXmlBytes(bytes: Uint8Array): string {
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) {
     return new TextDecoder('utf-16le').decode(bytes.subarray(2));

@@ -250,6 +250,8 @@ export function resolveSendMailTask(pkg: Package, node: ContainerNode): Resolved
     problems };
 }
 
+// TODO(dtsx): a container's DisableEventHandlers is not read, so its handlers' tasks count as
+// enabled; SSIS would not fire them.
 function enabledState(pkg: Package, node: ContainerNode): {
   enabled: boolean; disabledBy: string | undefined; disable: ResolvedProperty;
 } {

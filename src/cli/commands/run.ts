@@ -100,8 +100,11 @@ export function formatRunReport(report: PackageRunReport): string {
     }
     if (step.message !== undefined) lines.push(step.message.replace(/\r\n/g, '\n'));
   }
-  const sent = report.steps.filter((s) => s.status === 'sent' || s.status === 'partial').length;
-  lines.push(`${sent} sent, ${report.steps.filter((s) => s.status === 'failed').length} failed, ` +
+  const count = (...statuses: string[]): number =>
+    report.steps.filter((s) => statuses.includes(s.status)).length;
+  const composed = count('composed');
+  lines.push(`${count('sent', 'partial')} sent, ${count('failed')} failed, ` +
+    `${count('skipped')} skipped${composed > 0 ? `, ${composed} composed (dry run)` : ''}, ` +
     `exit ${report.exitCode}.`);
   return `${lines.join('\n')}\n`;
 }
