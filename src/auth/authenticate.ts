@@ -7,9 +7,11 @@
  *
  * What a failure means:
  * - 535 (or any 5.7.8): the credentials are wrong. Stop at once: trying the same password
- *   with another mechanism only locks the account sooner. OAuth2 with a token provider is
- *   the one exception: the provider is asked for a fresh token and the mechanism tried
- *   once more.
+ *   with another mechanism only locks the account sooner. Two exceptions: OAuth2 with a
+ *   token provider asks the provider for a fresh token and tries once more; and a 535 to
+ *   GSSAPI moves on (to NTLM, for Windows authentication), because no password was
+ *   involved: the server refused the ticket (a service principal it does not accept, a
+ *   stale keytab, clock skew), which says nothing about the password NTLM would use.
  * - 4xx: a transient failure (454 4.7.0 and friends): stop, the caller may retry later.
  * - Any other 5xx (504 mechanism unknown, 534 too weak, 538 encryption required, 501
  *   cancelled...): move on to the next candidate.
@@ -78,6 +80,16 @@ export async function authenticate(
       }
       reachedServer = true;
       if (outcome.kind === 'bad-credentials') {
+        if (candidate.name === 'GSSAPI') {
+          const detail = `${formatReply(outcome.reply)} (the Kerberos ticket was refused)`;
+          tried.push(`${candidate.name}: ${detail}`);
+          logger.warn(
+            { host: context.host, mechanism: candidate.name },
+            `${context.host} refused the Kerberos ticket (${formatReply(outcome.reply)}); ` +
+              'trying the next mechanism.',
+          );
+          break;
+        }
         if (candidate.refreshable && !refresh) {
           logger.info(
             { host: context.host, mechanism: candidate.name },
@@ -230,8 +242,6 @@ function credentialsError(
       .filter(Boolean)
       .join(', ');
     what = `the OAuth2 access token${detail ? ` (${detail})` : ''}`;
-  } else if (mechanism === 'GSSAPI') {
-    what = 'the Kerberos ticket';
   } else {
     what = `the password for ${auth.username ?? 'the user'}`;
   }

@@ -39,14 +39,19 @@ interface Run {
  * Connects with STARTTLS (the rig's CA, its host name), logs in with `auth`, relays one
  * message carrying a fresh token, quits, and checks the message arrived.
  */
-async function deliver(port: number, auth: AuthOptions, deliverIt = true): Promise<Run> {
+async function deliver(
+  port: number,
+  auth: AuthOptions,
+  deliverIt = true,
+  host = rig()!.hostName,
+): Promise<Run> {
   const r = rig()!;
   const transcript: string[] = [];
   const client = new SmtpClient({
-    host: r.hostName,
+    host,
     port,
     secure: 'StartTls',
-    tls: { ca: r.ca, servername: r.hostName },
+    tls: { ca: r.ca, servername: host },
     auth,
     logger,
     transcript: (line) => {
@@ -252,6 +257,28 @@ test('Windows authentication picks NTLM when there is no ticket', { skip }, asyn
   const run = await withTicket(false, () => deliver(r.ports.exchange, auth));
   assert.equal(run.mechanism, 'NTLM');
   assert.ok(run.transcript.every((line) => !/^C: AUTH (PLAIN|LOGIN)/.test(line)));
+});
+
+test('Windows authentication falls back to NTLM when Cyrus refuses the ticket', {
+  skip: skip ?? (rig()?.hostName !== 'mail.rig.test'
+    ? 'needs mail.rig.test, the only service principal Cyrus accepts'
+    : undefined),
+}, async () => {
+  // Connected as "localhost", the ticket is for smtp/localhost, which Cyrus (3625) refuses
+  // with 535: that is no verdict on the password, so NTLM comes next.
+  const r = rig()!;
+  const auth: AuthOptions = {
+    windowsAuthentication: true,
+    username: 'alice',
+    password: new Secret(r.users.alice.password),
+  };
+  const run = await withTicket(true, () =>
+    deliver(r.ports.exchange, auth, true, 'localhost'),
+  );
+  assert.equal(run.mechanism, 'NTLM');
+  const auths = run.transcript.filter((line) => line.startsWith('C: AUTH '));
+  assert.deepEqual(auths.map((line) => line.split(' ')[2]), ['GSSAPI', 'NTLM']);
+  assert.ok(run.transcript.some((line) => /^S: 535 /.test(line)), 'GSSAPI got a 535');
 });
 
 test('Windows authentication never uses LOGIN, though Cyrus offers it', { skip }, async () => {
