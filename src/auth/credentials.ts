@@ -27,6 +27,22 @@ export function refuseNul(value: string, field: string, mechanism: string): void
   }
 }
 
+/**
+ * Throws `SmtpAuthenticationError` (reason `refused`) when `value` holds %x01, the
+ * separator of the XOAUTH2 and OAUTHBEARER key/value pairs (RFC 7628 §3.1), or a NUL.
+ */
+export function refuseSeparator(value: string, field: string, mechanism: string): void {
+  refuseNul(value, field, mechanism);
+  if (value.includes('\x01')) {
+    throw new SmtpAuthenticationError(
+      `The ${field} contains the control character %x01, which ${mechanism} uses as its ` +
+        'separator.',
+      'refused',
+      { mechanism },
+    );
+  }
+}
+
 /** The error a mechanism throws when the server's challenge is not what the RFC says. */
 export function malformedChallenge(mechanism: string, problem: string): SmtpAuthenticationError {
   return new SmtpAuthenticationError(

@@ -6,7 +6,7 @@
  */
 import type { AccessTokenProvider, SaslMechanism } from './mechanism.js';
 import type { Secret } from '../secret.js';
-import { malformedChallenge, refuseNul } from './credentials.js';
+import { malformedChallenge, refuseSeparator } from './credentials.js';
 import { parseOAuthError, resolveAccessToken, type OAuthErrorChallenge } from './token.js';
 
 export interface OAuthBearerOptions {
@@ -26,7 +26,7 @@ export class OAuthBearerMechanism implements SaslMechanism {
   #errorChallenge: OAuthErrorChallenge | undefined;
 
   constructor(options: OAuthBearerOptions) {
-    refuseNul(options.username ?? '', 'user name', this.name);
+    refuseSeparator(options.username ?? '', 'user name', this.name);
     this.#options = options;
   }
 
@@ -38,6 +38,7 @@ export class OAuthBearerMechanism implements SaslMechanism {
   async start(): Promise<Buffer> {
     const { username, accessToken, host, port, refresh = false } = this.#options;
     const token = await resolveAccessToken(accessToken, refresh, this.name);
+    refuseSeparator(token.reveal(), 'access token', this.name);
     // RFC 5801 §4: `=` and `,` in the saslname are escaped as in SCRAM.
     const authzid = username ? `a=${username.replace(/=/g, '=3D').replace(/,/g, '=2C')}` : '';
     const pairs = [

@@ -7,7 +7,7 @@
  */
 import type { AccessTokenProvider, SaslMechanism } from './mechanism.js';
 import type { Secret } from '../secret.js';
-import { malformedChallenge, refuseNul } from './credentials.js';
+import { malformedChallenge, refuseSeparator } from './credentials.js';
 import { parseOAuthError, resolveAccessToken, type OAuthErrorChallenge } from './token.js';
 
 export interface OAuth2Options {
@@ -24,7 +24,7 @@ export class XOAuth2Mechanism implements SaslMechanism {
   #errorChallenge: OAuthErrorChallenge | undefined;
 
   constructor(options: OAuth2Options) {
-    refuseNul(options.username, 'user name', this.name);
+    refuseSeparator(options.username, 'user name', this.name);
     this.#options = options;
   }
 
@@ -37,6 +37,7 @@ export class XOAuth2Mechanism implements SaslMechanism {
   async start(): Promise<Buffer> {
     const { username, accessToken, refresh = false } = this.#options;
     const token = await resolveAccessToken(accessToken, refresh, this.name);
+    refuseSeparator(token.reveal(), 'access token', this.name);
     return Buffer.from(`user=${username}\x01auth=Bearer ${token.reveal()}\x01\x01`, 'utf8');
   }
 

@@ -69,3 +69,18 @@ test('An environment-variable token is read at each use and never shown', async 
     delete process.env[name];
   }
 });
+
+test('XOAUTH2 refuses a token holding its %x01 separator, without showing it', async () => {
+  const xoauth2 = new XOAuth2Mechanism({
+    username: 'u@example.com',
+    accessToken: new Secret('tok\x01auth=Bearer injected'),
+  });
+  await assert.rejects(
+    xoauth2.start(),
+    (error: unknown) =>
+      error instanceof SmtpAuthenticationError &&
+      error.reason === 'refused' &&
+      error.message.includes('access token') &&
+      !error.message.includes('injected'),
+  );
+});
