@@ -102,6 +102,11 @@ export class Package {
     return this.#nodes.get(path.toLowerCase());
   }
 
+  /** The Send Mail tasks, main flow and event handlers, in document order (not resolved). */
+  tasks(): ContainerNode[] {
+    return this.executables().filter((n) => n.kind === 'send-mail');
+  }
+
   /** Every executable of the package, depth first, event handlers included. */
   executables(): ContainerNode[] {
     return [...this.#nodes.values()].filter((n) => n.kind !== 'package');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
+import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import type { PackageOverrides } from '../../src/package/load.js';
 import { runPackage, type RunPackageOptions } from '../../src/package/run.js';
 import { clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
@@ -105,7 +106,14 @@ describe('run against the Postfix rig', { skip: rigSkipReason }, () => {
       const overrides: PackageOverrides = { ...given, connections: [
         ...c.connections.map((name) => [name, rigConnection()] as [string, string]),
         ...(given.connections ?? [])] };
-      const report = await runPackage(await load(c.folder, c.file, overrides), c.options);
+      const report = await runPackage(await load(c.folder, c.file, overrides), {
+        ...c.options,
+        // A safety net under the overrides: only the rig, never a host the package names.
+        createConnection: (init) => {
+          assert.equal(init.connectionString, rigConnection(), `${init.name} not overridden`);
+          return new SmtpConnectionManager(init);
+        },
+      });
       const sent = report.steps.filter((s) => s.status === 'sent');
       assert.equal(report.exitCode, 0, JSON.stringify(report.steps.map((s) => [s.path, s.status,
         s.reason])));

@@ -8,6 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import type { PackageOverrides } from '../../src/package/load.js';
 import {
   runPackage,
@@ -40,7 +41,14 @@ async function run(folder: string, file: string, overrides: PackageOverrides,
     messages: ReceivedMessage[] }> {
   const before = sink.received.length;
   const loaded = await load(folder, file, overrides);
-  const report = await runPackage(loaded, options);
+  const report = await runPackage(loaded, {
+    ...options,
+    // A safety net under the overrides: refuse any connection that is not the local sink.
+    createConnection: (init) => {
+      assert.equal(init.connectionString, sink.connectionString, `${init.name} not overridden`);
+      return new SmtpConnectionManager(init);
+    },
+  });
   // SAFETY: every task that sent went through the override, to the local sink only.
   for (const step of report.steps.filter((s) => s.status === 'sent' || s.status === 'partial')) {
     assert.equal(step.connection?.source, 'override', step.path);
