@@ -81,6 +81,18 @@ have_ipv6() { grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null; }
 
 need_root() { [[ $EUID -eq 0 ]] || die "run as root (it installs packages and starts daemons)"; }
 
+# One start or stop at a time: a second `start` waits, then finds the rig running (without
+# the lock, its failure clean-up could stop the first one's daemons).
+# Daemons are started with 9>&- so that they do not inherit (and keep) the lock.
+locked=
+take_lock() {
+  [[ -z $locked ]] || return 0
+  mkdir -p "$RIG_DIR"
+  exec 9>"$RIG_DIR/.lock"
+  flock -w 300 9 || die "another rig.sh holds $RIG_DIR/.lock for more than 300 s"
+  locked=1
+}
+
 # ----------------------------------------------------------------------------- packages
 
 missing_packages() {
@@ -354,7 +366,7 @@ EOF
 
 start_kdc() {
   KRB5_CONFIG=$KRB_DIR/krb5.conf KRB5_KDC_PROFILE=$KRB_DIR/kdc.conf \
-    krb5kdc -r "$REALM" -P "$PID_KDC" </dev/null >>"$LOG_DIR/krb5kdc.stdout" 2>&1 ||
+    krb5kdc -r "$REALM" -P "$PID_KDC" </dev/null >>"$LOG_DIR/krb5kdc.stdout" 2>&1 9>&- ||
     die "krb5kdc failed to start; see $LOG_DIR/krb5kdc.log"
   wait_for "the KDC on 127.0.0.1:$PORT_KDC" 10 listening u "$PORT_KDC"
 }
@@ -420,7 +432,7 @@ EOF
 
 start_dovecot() {
   rm -f "$POSTFIX_QUEUE/private/auth"
-  dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >>"$LOG_DIR/dovecot.stdout" 2>&1 ||
+  dovecot -c "$DOVECOT_DIR/dovecot.conf" </dev/null >>"$LOG_DIR/dovecot.stdout" 2>&1 9>&- ||
     die "dovecot failed to start; see $LOG_DIR/dovecot.log and $LOG_DIR/dovecot.stdout"
   wait_for "Dovecot's auth socket" 10 test -S "$POSTFIX_QUEUE/private/auth"
 }
@@ -601,7 +613,7 @@ start_postfix() {
       die "postfix check failed; see $LOG_DIR/postfix.stdout"
   fi
   start_dovecot
-  postfix -c "$POSTFIX_ETC" start </dev/null >>"$LOG_DIR/postfix.stdout" 2>&1 ||
+  postfix -c "$POSTFIX_ETC" start </dev/null >>"$LOG_DIR/postfix.stdout" 2>&1 9>&- ||
     die "postfix failed to start; see $LOG_DIR/postfix.log and $LOG_DIR/postfix.stdout"
   local port
   wait_for "Postfix on 127.0.0.1:$PORT_PLAIN" 15 smtp_greets "$PORT_PLAIN"
@@ -662,6 +674,7 @@ EOF
 
 cmd_start() {
   need_root
+  take_lock
   local started=$SECONDS running
   running=$(running_count)
   if ((running == 3)); then
@@ -692,6 +705,7 @@ cmd_start() {
 
 cmd_stop() {
   need_root
+  take_lock
   stop_pids "$PID_POSTFIX:master" "$PID_DOVECOT:dovecot" "$PID_KDC:krb5kdc"
 }
 

@@ -54,6 +54,8 @@ wait_token() {
   return 1
 }
 
+# What Postfix answers a RCPT on a port that needs AUTH, when the client has none.
+DENIED='554 5\.7\.1 <bob@rig\.test>: Recipient address rejected: Access denied'
 S='swaks --server 127.0.0.1 --ehlo client.rig.test --from alice@rig.test --timeout 20'
 S+=' --header "Subject: $TOKEN" --body "token $TOKEN"'
 TLS="--tls --tls-verify --tls-ca-path $CA"
@@ -100,7 +102,8 @@ check relay-denied fail '554 5\.7\.1 <someone@example\.com>: Relay access denied
   "$S --port $PORT_PLAIN --to someone@example.com"
 check no-ntlm-on-dovecot fail 'not advertised|does not support|NTLM' \
   "$S --port $PORT_PLAIN --to bob@rig.test --auth NTLM $ALICE"
-check reject-recipient fail '550 5\.1\.1 <reject@rig\.test>: Recipient address rejected: User unknown' \
+check reject-recipient fail \
+  '550 5\.1\.1 <reject@rig\.test>: Recipient address rejected: User unknown' \
   "$S --port $PORT_PLAIN --to reject@rig.test"
 check tempfail-recipient fail '451 4\.3\.0 .*Temporary failure, try again later' \
   "$S --port $PORT_PLAIN --to tempfail@rig.test"
@@ -140,9 +143,9 @@ check submission-needs-starttls fail '530 5\.7\.0 Must issue a STARTTLS command 
   "$S --port $PORT_SUBMISSION --to bob@rig.test"
 check submission-no-auth-before-tls fail 'Host did not advertise authentication' \
   "$S --port $PORT_SUBMISSION --to bob@rig.test --auth PLAIN $ALICE"
-check submission-needs-auth fail '554 5\.7\.1 <bob@rig\.test>: Recipient address rejected: Access denied' \
+check submission-needs-auth fail "$DENIED" \
   "$S --port $PORT_SUBMISSION --to bob@rig.test $TLS"
-check smtps-needs-auth fail '554 5\.7\.1 <bob@rig\.test>: Recipient address rejected: Access denied' \
+check smtps-needs-auth fail "$DENIED" \
   "$S --port $PORT_SMTPS --to bob@rig.test $WRAP"
 check smtps-hostname ok - \
   "openssl s_client -connect 127.0.0.1:$PORT_SMTPS -servername $NAME -verify_hostname $NAME \
@@ -184,7 +187,7 @@ check exchange-client-ntlm ok bob@rig.test \
   "$S --port $PORT_EXCHANGE_CLIENT --to bob@rig.test $TLS --auth NTLM $ALICE"
 check exchange-client-login ok bob@rig.test \
   "$S --port $PORT_EXCHANGE_CLIENT --to bob@rig.test $TLS --auth LOGIN $ALICE"
-check exchange-client-needs-auth fail '554 5\.7\.1 <bob@rig\.test>: Recipient address rejected: Access denied' \
+check exchange-client-needs-auth fail "$DENIED" \
   "$S --port $PORT_EXCHANGE_CLIENT --to bob@rig.test $TLS"
 
 # --- GSSAPI (Kerberos): msmtp and gsasl with a ticket for alice in a ccache of our own.
