@@ -26,7 +26,7 @@ import {
   type SsisValue,
 } from './expressions/index.js';
 import type { PackageProblem, ValueSource } from './problems.js';
-import { parseSsisDate } from './values.js';
+import { dataTypeOf, parseSsisDate, valueFromText } from './values.js';
 import {
   Parameter,
   Parameters,
@@ -65,7 +65,7 @@ export class Package {
 
   readonly #nodes = new Map<string, ContainerNode>();
   readonly #propertySettings = new Map<string, Map<string, PropertySetting>>();
-  readonly #systemOverrides = new Map<string, string>();
+  readonly #systemOverrides = new Map<string, SsisValue>();
   readonly #connectionOverrides = new Map<PackageConnection, string>();
   readonly #reportedVariables = new Set<Variable>();
 
@@ -222,16 +222,10 @@ export class Package {
   }
 
   #systemValue(name: string, node: ContainerNode): SsisValue | undefined {
-    const override = this.#systemOverrides.get(name.toLowerCase());
-    if (override !== undefined) {
-      const base = this.#systemValue2(name, node);
-      if (base?.type === 'DT_I4') return { type: 'DT_I4', value: Number(override) };
-      return { type: 'DT_WSTR', value: override };
-    }
-    return this.#systemValue2(name, node);
+    return this.#systemOverrides.get(name.toLowerCase()) ?? this.#computedSystemValue(name, node);
   }
 
-  #systemValue2(name: string, node: ContainerNode): SsisValue | undefined {
+  #computedSystemValue(name: string, node: ContainerNode): SsisValue | undefined {
     let source = node;
     for (let n: ContainerNode | undefined = node; n; n = n.parent) {
       if (n.kind === 'event-handler') {
@@ -263,14 +257,21 @@ export class Package {
   // Settings: configurations and command-line overrides
   // -------------------------------------------------------------------------------------------
 
-  /** Sets `System::name` for every expression (`--set System::ErrorDescription=...`). */
+  /**
+   * Sets `System::name` for every expression (`--set System::ErrorDescription=...`), typed
+   * as SSIS types it (`ErrorCode` an integer, `StartTime` a date).
+   *
+   * @throws ConfigurationError for a name SSIS does not have or a value of the wrong type.
+   */
   setSystemVariable(name: string, value: string): void {
-    if (!systemVariable(name, this.#dummySystemContext())) {
+    const base = systemVariable(name, this.#dummySystemContext());
+    if (!base) {
       throw new ConfigurationError(`System::${name}`, 'is not an SSIS System variable.',
         'Use a name such as System::ErrorDescription, System::MachineName or ' +
         'System::PackageName.');
     }
-    this.#systemOverrides.set(name.toLowerCase(), value);
+    this.#systemOverrides.set(name.toLowerCase(),
+      valueFromText(value, dataTypeOf(base), `System::${name}`));
   }
 
   #dummySystemContext(): SystemContext {
