@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { maskConnectionString } from '../../src/package/mask.js';
+import { setConnectionStringKey } from '../../src/package/package.js';
+import { parseSsisDate, valueFromText } from '../../src/package/values.js';
+
+describe('values as SSIS stores them', () => {
+  it('reads the date forms found in the corpus', () => {
+    // dataalias: <DTS:VariableValue DTS:DataType="7">8/7/2020 8:35:39 PM</DTS:VariableValue>
+    assert.deepEqual(parseSsisDate('8/7/2020 8:35:39 PM'), new Date(2020, 7, 7, 20, 35, 39));
+    assert.deepEqual(parseSsisDate('1/1/1900'), new Date(1900, 0, 1));
+    // A time alone sits on the OLE zero date, 12/30/1899; 12 AM is midnight.
+    assert.deepEqual(parseSsisDate('12:00:00 AM'), new Date(1899, 11, 30, 0, 0, 0));
+    assert.deepEqual(parseSsisDate('2013-11-29 12:02:47'), new Date(2013, 10, 29, 12, 2, 47));
+    assert.equal(parseSsisDate('tomorrow'), undefined);
+  });
+
+  it('types stored text: booleans as -1/0/True/False, integers, strings untouched', () => {
+    assert.deepEqual(valueFromText('-1', 'DT_BOOL', 'x'), { type: 'DT_BOOL', value: true });
+    assert.deepEqual(valueFromText('False', 'DT_BOOL', 'x'), { type: 'DT_BOOL', value: false });
+    assert.deepEqual(valueFromText('500258', 'DT_I4', 'x'), { type: 'DT_I4', value: 500258 });
+    assert.deepEqual(valueFromText('9007199254740993', 'DT_I8', 'x'),
+      { type: 'DT_I8', value: 9007199254740993n });
+    assert.deepEqual(valueFromText(' a ', 'DT_WSTR', 'x'), { type: 'DT_WSTR', value: ' a ' });
+    assert.deepEqual(valueFromText('', 'DT_OBJECT', 'x'), { type: 'DT_NULL', value: null });
+    assert.throws(() => valueFromText('12x', 'DT_I4', 'User::Count'),
+      /User::Count: "12x" is not an integer\./);
+  });
+});
+
+describe('connection strings in packages', () => {
+  it('sets one key, keeping the others as written (an SmtpServer expression)', () => {
+    assert.equal(setConnectionStringKey(
+      'SmtpServer=smtp5.example.com;UseWindowsAuthentication=False;EnableSsl=False;',
+      'SmtpServer', 'relay.test'),
+    'SmtpServer=relay.test;UseWindowsAuthentication=False;EnableSsl=False;');
+    assert.equal(setConnectionStringKey('smtphost', 'EnableSsl', 'True'),
+      'SmtpServer=smtphost;EnableSsl=True;');
+    assert.equal(setConnectionStringKey('SmtpServer=a;Password="x;y";', 'Timeout', '30'),
+      'SmtpServer=a;Password="x;y";Timeout=30;');
+  });
+
+  it('masks literal secrets, quoted or not, and keeps references', () => {
+    assert.equal(maskConnectionString('SmtpServer=a;UserName=u;Password="p;w";Port=587;'),
+      'SmtpServer=a;UserName=u;Password=********;Port=587;');
+    assert.equal(maskConnectionString('SmtpServer=a;password = s3cret'),
+      'SmtpServer=a;password =********');
+    assert.equal(maskConnectionString('SmtpServer=a;Password=env:SMTP_PASSWORD;'),
+      'SmtpServer=a;Password=env:SMTP_PASSWORD;');
+    assert.equal(maskConnectionString('SmtpServer=a;AccessToken=ya29.x;'),
+      'SmtpServer=a;AccessToken=********;');
+  });
+});
