@@ -123,7 +123,8 @@ function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): Inspect
     path: task.path, name: task.name, enabled: task.enabled, disabledBy: task.disabledBy,
     eventName: task.eventName, eventOwner: task.eventOwner, loop: task.loop,
     configured: task.configured, connection: task.connection?.connection.name,
-    properties: task.configured ? Object.values(task.properties) : [], body,
+    properties: task.configured ? [...Object.values(task.properties),
+      ...(task.disable.expression !== undefined ? [task.disable] : [])] : [], body,
   };
 }
 
