@@ -105,7 +105,29 @@ export class ReplyParser {
   #keepPartial(bytes: Buffer): void {
     if (this.#partialLength + bytes.length > this.#maxLineLength) this.#tooLong(bytes);
     this.#partial.push(Buffer.from(bytes));
+    // The first four octets are checked once they arrive, not again for every later piece.
+    if (this.#partialLength < 4) this.#checkStart();
     this.#partialLength += bytes.length;
+  }
+
+  /**
+   * Fails at once when the unfinished line cannot start a reply (no three-digit code and
+   * separator), instead of waiting for a line end that a garbage-sending server may never
+   * send: NUL bytes or a TLS record on a clear-text port end in a protocol error, not a
+   * timeout.
+   */
+  #checkStart(): void {
+    const head = this.#partial.length === 1 ? this.#partial[0]!
+      : Buffer.concat(this.#partial).subarray(0, 4);
+    const valid = (index: number, low: number, high: number): boolean =>
+      head.length <= index || (head[index]! >= low && head[index]! <= high);
+    const separatorOk = head.length <= 3 || head[3] === 0x20 || head[3] === 0x2d
+      || head[3] === CR;
+    if (valid(0, 0x32, 0x35) && valid(1, 0x30, 0x35) && valid(2, 0x30, 0x39) && separatorOk) {
+      return;
+    }
+    throw new SmtpProtocolError('The server sent a malformed reply line (no three-digit code): ' +
+      `${quoteLine(Buffer.concat(this.#partial))}.`);
   }
 
   #tooLong(bytes: Buffer): never {
