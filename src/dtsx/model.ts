@@ -141,6 +141,8 @@ export interface ExecutableDefinition extends ContainerDefinition {
   /** The `ExecutableType` (or `CreationName`) as written. */
   executableType: string;
   disabled: boolean;
+  /** `DisableEventHandlers`: this executable's event handlers never run. */
+  disableEventHandlers: boolean;
   propertyExpressions: PropertyExpressionDefinition[];
   eventHandlers: EventHandlerDefinition[];
   /** For a Send Mail task: its data, or undefined when the task was never configured. */

@@ -229,6 +229,7 @@ function readExecutable(
     description: dtsProperty(element, 'Description') ?? '',
     executableType,
     disabled: isTrue(dtsProperty(element, 'Disabled')),
+    disableEventHandlers: isTrue(dtsProperty(element, 'DisableEventHandlers')),
     path,
     propertyExpressions: readPropertyExpressions(element),
     variables: collection(element, 'Variables', 'Variable').map(readVariable),

@@ -250,8 +250,6 @@ export function resolveSendMailTask(pkg: Package, node: ContainerNode): Resolved
     problems };
 }
 
-// TODO(dtsx): a container's DisableEventHandlers is not read, so its handlers' tasks count as
-// enabled; SSIS would not fire them.
 function enabledState(pkg: Package, node: ContainerNode): {
   enabled: boolean; disabledBy: string | undefined; disable: ResolvedProperty;
 } {
@@ -260,6 +258,11 @@ function enabledState(pkg: Package, node: ContainerNode): {
     return { enabled: false, disabledBy: describe(own), disable: own };
   }
   for (let n = node.parent; n; n = n.parent) {
+    const owner = n.parent?.definition as ExecutableDefinition | undefined;
+    if (n.kind === 'event-handler' && owner?.disableEventHandlers) {
+      return { enabled: false, disabledBy: `DisableEventHandlers is set on "${n.parent!.path}"`,
+        disable: own };
+    }
     if (n.kind === 'event-handler' || n.kind === 'package') continue;
     const state = isDisabled(pkg, n);
     if (state.value === 'True') {

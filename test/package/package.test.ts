@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Connections } from '../../src/package/connections.js';
@@ -55,6 +57,40 @@ describe('Package model', () => {
     // A bare @UserName is looked up in User, then System.
     const value = loaded.package.evaluate('@[System::MachineName] + "|" + @UserName');
     assert.deepEqual([value.type, value.value], ['DT_WSTR', 'DEVPC01|EXAMPLE\\developer1']);
+  });
+
+  it('a container with DisableEventHandlers runs none of its handlers\' tasks', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtpcm-dtsx-handlers-'));
+    try {
+      const file = join(dir, 'handlers.dtsx');
+      await writeFile(file, `<?xml version="1.0"?>
+<DTS:Executable xmlns:DTS="www.microsoft.com/SqlServer/Dts" DTS:refId="Package"
+  DTS:ObjectName="Handlers" DTS:DTSID="{22222222-0000-0000-0000-000000000001}"
+  DTS:ExecutableType="Microsoft.Package">
+  <DTS:Property DTS:Name="PackageFormatVersion">8</DTS:Property>
+  <DTS:Executables>
+    <DTS:Executable DTS:refId="Package\\Load" DTS:ObjectName="Load" DTS:DisableEventHandlers="True"
+      DTS:DTSID="{22222222-0000-0000-0000-000000000002}" DTS:ExecutableType="STOCK:SEQUENCE">
+      <DTS:EventHandlers>
+        <DTS:EventHandler DTS:refId="Package\\Load.EventHandlers[OnError]" DTS:EventName="OnError"
+          DTS:DTSID="{22222222-0000-0000-0000-000000000003}">
+          <DTS:Executables>
+            <DTS:Executable DTS:refId="Package\\Load.EventHandlers[OnError]\\Alert"
+              DTS:ObjectName="Alert" DTS:ExecutableType="Microsoft.SendMailTask"
+              DTS:DTSID="{22222222-0000-0000-0000-000000000004}" />
+          </DTS:Executables>
+        </DTS:EventHandler>
+      </DTS:EventHandlers>
+    </DTS:Executable>
+  </DTS:Executables>
+</DTS:Executable>`);
+      const [alert] = inspectPackage(await loadPackage(file, { environment: ENVIRONMENT })).tasks;
+      assert.deepEqual([alert!.path, alert!.enabled, alert!.disabledBy], [
+        'Package\\Load.EventHandlers[OnError]\\Alert', false,
+        'DisableEventHandlers is set on "Package\\Load"']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('Connections.add("SMTP") names and identifies a new manager as SSIS does', () => {
