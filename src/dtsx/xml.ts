@@ -59,9 +59,9 @@ const parser = new XMLParser({
 });
 
 /**
- * Decodes file bytes: drops a byte-order mark; UTF-16 when the mark says so, else UTF-8.
- * TODO(dtsx): an `encoding="windows-1252"` declaration is not honoured (read as UTF-8);
- * SSIS itself writes UTF-8, but hand-edited .dtsConfig files may not.
+ * Decodes file bytes: UTF-16 when a byte-order mark says so; otherwise the encoding the XML
+ * declaration names (`windows-1252`, as hand-edited .dtsConfig files may have), else UTF-8.
+ * A byte-order mark is dropped. An encoding Node does not know is read as UTF-8.
  */
 export function decodeXmlBytes(bytes: Uint8Array): string {
   if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) {
@@ -70,8 +70,37 @@ export function decodeXmlBytes(bytes: Uint8Array): string {
   if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) {
     return new TextDecoder('utf-16be').decode(bytes.subarray(2));
   }
+  const head = Buffer.from(bytes.subarray(0, 200)).toString('latin1');
+  const declared = /^(?:\xef\xbb\xbf)?<\?xml[^>]*\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/
+    .exec(head)?.[1];
+  if (declared && /^(windows-1252|cp1252)$/i.test(declared)) return decodeWindows1252(bytes);
+  if (declared && !/^utf-?(8|16)/i.test(declared)) {
+    try {
+      return new TextDecoder(declared).decode(bytes);
+    } catch {
+      // Unknown to Node: fall through to UTF-8.
+    }
+  }
   const text = new TextDecoder('utf-8').decode(bytes);
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+// Windows-1252 0x80-0x9F (the rest is Latin-1). Node's TextDecoder, built with small ICU,
+// reads the `windows-1252` label as plain Latin-1 and would turn 0x80 into U+0080, not €.
+const WINDOWS_1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021' +
+  '\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014' +
+  '\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) {
+    text += byte >= 0x80 && byte <= 0x9f
+      ? WINDOWS_1252_HIGH[byte - 0x80]
+      : String.fromCharCode(byte);
+  }
+  return text;
 }
 
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };

@@ -47,6 +47,15 @@ describe('parseXml', () => {
     assert.equal(parseXml(decodeXmlBytes(utf16), 't').text, 'é');
   });
 
+  it('honours a declared single-byte encoding (windows-1252)', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('<?xml version="1.0" encoding="windows-1252"?><a>'),
+      Buffer.from([0x80, 0xe9]), // € and é in windows-1252
+      Buffer.from('</a>'),
+    ]);
+    assert.equal(parseXml(decodeXmlBytes(bytes), 't').text, '€é');
+  });
+
   it('rejects malformed XML naming the file and the line', () => {
     assert.throws(() => parseXml('<a>\n<b></a>', 'broken.dtsx'), (error: unknown) => {
       assert.ok(error instanceof ConfigurationError);
