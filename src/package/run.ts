@@ -86,7 +86,7 @@ export interface PackageRunReport {
  * its step and the next task still runs (each alert matters on its own).
  *
  * @throws ConfigurationError when `tasks` names a task the package does not have, or a name
- *   that several tasks share (use the path then).
+ *   that several tasks share (use the path then); when `event` matches no event handler.
  */
 export async function runPackage(
   loaded: LoadedPackage,
@@ -142,9 +142,14 @@ function selectSteps(pkg: Package, options: RunPackageOptions): FlowStep[] {
   }
   if (options.event) {
     const event = options.event.toLowerCase();
-    return pkg.executables()
-      .filter((n) => n.kind === 'event-handler' && n.eventName?.toLowerCase() === event)
-      .flatMap((handler) => controlFlowOrder(pkg, handler));
+    const handlers = pkg.executables().filter((n) => n.kind === 'event-handler');
+    const selected = handlers.filter((n) => n.eventName?.toLowerCase() === event);
+    if (selected.length === 0) {
+      const events = [...new Set(handlers.map((h) => h.eventName))].join(', ') || 'none';
+      throw new ConfigurationError(`--event ${options.event}`, 'matches no event handler of ' +
+        'the package.', `Its handlers are for: ${events}.`);
+    }
+    return selected.flatMap((handler) => controlFlowOrder(pkg, handler));
   }
   return controlFlowOrder(pkg, root);
 }

@@ -234,6 +234,15 @@ describe('run: every enabled Send Mail task of the corpus against a local server
     assert.equal(epzingg.messages[0]!.parsed.subject, 'E1 Records Report');
   });
 
+  it('refuses an --event or --task that matches nothing, listing what there is', async () => {
+    const loaded = await load('lucmilot', 'SendMailTask.dtsx');
+    await assert.rejects(runPackage(loaded, { event: 'OnError' }),
+      /--event OnError: matches no event handler of the package\. Its handlers are for: none\./);
+    const dataalias = await load('dataalias', 'AzureFunction_pg_CallDataFactory.dtsx');
+    await assert.rejects(runPackage(dataalias, { tasks: ['Send Mail Task'] }),
+      /--task Send Mail Task: names 2 Send Mail tasks\. Give one of these paths: /);
+  });
+
   it('alimakri: the unconfigured task fails before any connection', async () => {
     const { report, messages } = await run('alimakri', 'Package1.dtsx', {});
     assert.equal(report.exitCode, 1);
