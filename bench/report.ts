@@ -4,7 +4,7 @@
  * (bench/RESULTS.md) with the targets table and the chart's panels.
  */
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { ChartPanel } from './chart.js';
 import type { ClientResult } from './clients/result.js';
 import { CLIENT_TITLES, isPool, type ClientId, type Scenario } from './scenarios.js';
@@ -21,6 +21,9 @@ export interface Machine {
   postfix: string;
   kernel: string;
   date: string;
+  /** 1-minute load average when the run started and ended (other work on the machine). */
+  loadAverageStart: number;
+  loadAverageEnd: number;
 }
 
 /** One run of one client. */
@@ -52,6 +55,8 @@ export interface ScenarioOutcome {
   clients: ClientOutcome[];
   /** Why the scenario did not run, when it did not. */
   skipped?: string;
+  /** How long the scenario took, every repetition of every client. */
+  elapsedSeconds?: number;
 }
 
 export interface BenchResults {
@@ -75,7 +80,10 @@ function firstLine(text: string, pattern: RegExp): string | undefined {
 }
 
 /** What this machine is: CPU model from /proc/cpuinfo, cores, memory, versions, date. */
-export function describeMachine(versions: { python: string; postfix: string }): Machine {
+export function describeMachine(
+  versions: { python: string; postfix: string },
+  loadAverageStart: number,
+): Machine {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
     const line = firstLine(readFileSync('/proc/cpuinfo', 'utf8'), /^model name\s*:/);
@@ -98,6 +106,8 @@ export function describeMachine(versions: { python: string; postfix: string }): 
     postfix: versions.postfix,
     kernel,
     date: new Date().toISOString(),
+    loadAverageStart,
+    loadAverageEnd: loadavg()[0],
   };
 }
 
@@ -280,7 +290,9 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
   lines.push(
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
     `- Node ${machine.node}, ${machine.python}, Postfix ${machine.postfix}, Linux ${machine.kernel}`,
-    `- Date: ${machine.date}; whole run ${config.elapsedSeconds.toFixed(0)} s`,
+    `- Date: ${machine.date}; whole run ${config.elapsedSeconds.toFixed(0)} s; 1-minute load ` +
+      `average ${machine.loadAverageStart.toFixed(2)} at the start, ` +
+      `${machine.loadAverageEnd.toFixed(2)} at the end`,
     `- Repetitions per client: ${config.repetitions} (clients alternate, order rotated each ` +
       'repetition); figures are median (min–max).',
     `- smtpcm: ${config.smtpcmAvailable ? `measured, transaction window ${config.smtpcmWindow}` : 'not available yet (engine files missing): peers only'}`,
@@ -353,9 +365,10 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
   if (latency.length > 0) {
     lines.push('## Round trips a message costs in latency', '');
     lines.push(
-      '(1/msg-per-s at 10 ms − 1/msg-per-s on loopback) / 10 ms, same client, workload and',
-      'server: how many round trips of waiting each message adds. Below 1 needs transactions',
-      'in flight together.',
+      '(1/msg-per-s at 10 ms − 1/msg-per-s on loopback) / 10 ms, same one-connection client,',
+      'workload and server: how many round trips of waiting each message adds. Below 1 needs',
+      'transactions in flight together. Pools and 5 MB messages are left out (eight',
+      'connections share the rate; bandwidth, not waiting, bounds large messages).',
       '',
       '| Workload, server | Client | RTTs/msg |',
       '| --- | --- | --- |',
@@ -378,8 +391,11 @@ function latencyTable(scenarios: ScenarioOutcome[]): string[] {
         s.scenario.workload === at10.scenario.workload &&
         s.scenario.sink === at10.scenario.sink,
     );
-    if (at0 === undefined) continue;
+    // Large messages are bound by bandwidth, not round trips.
+    if (at0 === undefined || at10.scenario.workload === 'large-5mb') continue;
     for (const c of at10.clients) {
+      // A pool's rate is eight connections' together: not one connection's waits.
+      if (isPool(c.client)) continue;
       const base = at0.clients.find((x) => x.client === c.client);
       const value = latencyRoundTrips(
         base?.figures.messagesPerSecond,

@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -134,6 +134,7 @@ function versionOf(command: string, args: string[]): string {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = performance.now();
+  const loadAverageStart = loadavg()[0];
   const scenarios = buildScenarios({ quick: options.quick, only: options.only });
   await ensurePostfix(log);
 
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
         byClient.set(client, { client, count, runs: [], figures: {} });
       }
       log(`== ${scenario.id}`);
+      const scenarioStarted = performance.now();
       for (let rep = 0; rep < options.reps; rep += 1) {
         for (const client of clientOrder(scenario.clients, rep)) {
           const record = byClient.get(client) as ClientOutcome;
@@ -274,6 +276,8 @@ async function main(): Promise<void> {
         if (record.runs.length > 0) outcome.clients.push(record);
       }
       if (proxy !== undefined) await proxy.close();
+      outcome.elapsedSeconds = (performance.now() - scenarioStarted) / 1000;
+      log(`   (${outcome.elapsedSeconds.toFixed(0)} s)`);
     }
 
     smtpcmAvailable = outcomes.some((o) =>
@@ -283,7 +287,7 @@ async function main(): Promise<void> {
       machine: describeMachine({
         python: versionOf(PYTHON, ['--version']),
         postfix: versionOf('postconf', ['-d', '-h', 'mail_version']),
-      }),
+      }, loadAverageStart),
       config: {
         quick: options.quick,
         repetitions: options.reps,

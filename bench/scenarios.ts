@@ -97,23 +97,23 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
       ...ALL_PEERS,
       'smtpcm-1-raw',
     ]),
-    scenario('text-100kb', 0, 'smtp-sink', q(1000, 100), q(1000, 100), ALL_PEERS),
-    scenario('rcpt-5', 0, 'smtp-sink', q(1000, 100), q(1000, 100), ALL_PEERS),
-    scenario('large-5mb', 0, 'smtp-sink', q(24, 4), q(24, 4), ONE_CONNECTION),
+    scenario('text-100kb', 0, 'smtp-sink', q(300, 60), q(300, 60), ALL_PEERS),
+    scenario('rcpt-5', 0, 'smtp-sink', q(600, 100), q(600, 100), ALL_PEERS),
+    scenario('large-5mb', 0, 'smtp-sink', q(10, 3), q(10, 3), ONE_CONNECTION),
     scenario('attachment-300mb', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
     scenario('single-small', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
     // Loopback, CHUNKING (Postfix): for reference; Postfix's own queueing bounds it.
-    scenario('small-2kb', 0, 'postfix', q(1000, 200), q(1000, 200), [
+    scenario('small-2kb', 0, 'postfix', q(500, 200), q(500, 200), [
       'smtpcm-1',
       'nodemailer-1',
       'smtp-source',
     ]),
     // 10 ms RTT through the delay proxy: where round trips are the limit.
-    scenario('small-2kb', 10, 'smtp-sink', q(150, 30), q(800, 120), ALL_PEERS),
-    scenario('small-2kb', 10, 'postfix', q(150, 30), q(800, 120), NODE_CLIENTS),
-    scenario('text-100kb', 10, 'smtp-sink', q(60, 10), q(240, 40), ALL_PEERS),
-    scenario('rcpt-5', 10, 'smtp-sink', q(100, 20), q(400, 80), ALL_PEERS),
-    scenario('large-5mb', 10, 'smtp-sink', q(6, 2), q(6, 2), ONE_CONNECTION),
+    scenario('small-2kb', 10, 'smtp-sink', q(100, 30), q(500, 120), ALL_PEERS),
+    scenario('small-2kb', 10, 'postfix', q(100, 30), q(500, 120), NODE_CLIENTS),
+    scenario('text-100kb', 10, 'smtp-sink', q(40, 10), q(160, 40), ALL_PEERS),
+    scenario('rcpt-5', 10, 'smtp-sink', q(50, 20), q(250, 80), ALL_PEERS),
+    scenario('large-5mb', 10, 'smtp-sink', q(4, 2), q(4, 2), ONE_CONNECTION),
   ];
   return options.only.length === 0 ? all : all.filter((s) => options.only.includes(s.workload));
 }

@@ -120,7 +120,8 @@ function ehloOnce(host: string, port: number): Promise<string[]> {
           .split('\r\n')
           .slice(1)
           .filter((line) => line.startsWith('250'))
-          .map((line) => line.slice(4).split(' ')[0].toUpperCase());
+          .map((line) => line.slice(4).split(' ')[0].toUpperCase())
+          .filter((keyword) => keyword.length > 0);
         resolve(keywords);
       }
     });

@@ -281,12 +281,27 @@ async function main(): Promise<void> {
     wallSeconds,
     cpuUserSeconds: cpu.user / 1e6,
     cpuSystemSeconds: cpu.system / 1e6,
-    // maxRSS is in kilobytes (getrusage's ru_maxrss).
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    peakRssBytes: peakRssBytes(),
     errors: measured.errors,
     firstError: measured.firstError === undefined ? undefined : describe(measured.firstError),
   };
   process.stdout.write(`BENCH-RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * This process's peak RSS: VmHWM from /proc/self/status, the high-water mark of its own
+ * address space. Not `process.resourceUsage().maxRSS`: Linux carries ru_maxrss across exec
+ * from the address space the process was forked with, so a child of a large parent reports
+ * the parent's size. Falls back to maxRSS where /proc is missing.
+ */
+function peakRssBytes(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match !== null) return Number(match[1]) * 1024;
+  } catch {
+    // Not Linux.
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function describe(error: unknown): string {

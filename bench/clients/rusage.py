@@ -3,6 +3,8 @@
 Usage: python3 rusage.py COMMAND [ARG...]. Waits for the command with os.wait4, so the
 figures are that process's alone: prints `RUSAGE <json>` with exitCode, wallSeconds,
 cpuUserSeconds, cpuSystemSeconds and peakRssBytes (ru_maxrss, kilobytes on Linux, times 1024).
+Linux carries ru_maxrss across exec from the forked address space, so the figure is at least
+this small wrapper's own size (about 10 MB), never the Node harness's: fork happens here.
 The command's stdout and stderr pass through.
 """
 import json
