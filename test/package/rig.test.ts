@@ -35,6 +35,8 @@ interface Case {
   options?: RunPackageOptions;
   /** Subject of each message, in run order. */
   subjects: string[];
+  /** A known shortcoming elsewhere that keeps the case from passing yet. */
+  todo?: string;
 }
 
 const CASES: Case[] = [
@@ -81,6 +83,9 @@ const CASES: Case[] = [
       ['User::VarFilePath_dwh', join(d, 'rejects.txt')]] }),
     subjects: ['Rejected records during Staging to DW load in  PESDW',
       'Rejected records during PESDW to Staging load in   PESDW'] },
+  { folder: 'rhumphrys', file: 'CaseBuilder.dtsx', connections: ['SMTP Connection Manager'],
+    subjects: ['Connection to Database Failed: Um Hospital Load'],
+    todo: 'composeMessage (src/message/compose.ts) fails on an empty body' },
   { folder: 'roanoke', file: 'PopulateSemester.dtsx', connections: ['MAIL CONNECTION'],
     options: { tasks: ['Clear Staging Table DM_SEMESTER Failed'] },
     subjects: ['ODS Datamart Task: Clear Table DM_Semester Failed'] },
@@ -101,31 +106,32 @@ describe('run against the Postfix rig', { skip: rigSkipReason }, () => {
 
   for (const c of CASES) {
     const label = `${c.folder}/${c.file}${c.options?.event ? ` (${c.options.event})` : ''}`;
-    it(`${label}: delivered with the evaluated values`, async () => {
-      const given = c.overrides?.(dir) ?? {};
-      const overrides: PackageOverrides = { ...given, connections: [
-        ...c.connections.map((name) => [name, rigConnection()] as [string, string]),
-        ...(given.connections ?? [])] };
-      const report = await runPackage(await load(c.folder, c.file, overrides), {
-        ...c.options,
-        // A safety net under the overrides: only the rig, never a host the package names.
-        createConnection: (init) => {
-          assert.equal(init.connectionString, rigConnection(), `${init.name} not overridden`);
-          return new SmtpConnectionManager(init);
-        },
+    it(`${label}: delivered with the evaluated values`, c.todo ? { todo: c.todo } : {},
+      async () => {
+        const given = c.overrides?.(dir) ?? {};
+        const overrides: PackageOverrides = { ...given, connections: [
+          ...c.connections.map((name) => [name, rigConnection()] as [string, string]),
+          ...(given.connections ?? [])] };
+        const report = await runPackage(await load(c.folder, c.file, overrides), {
+          ...c.options,
+          // A safety net under the overrides: only the rig, never a host the package names.
+          createConnection: (init) => {
+            assert.equal(init.connectionString, rigConnection(), `${init.name} not overridden`);
+            return new SmtpConnectionManager(init);
+          },
+        });
+        const sent = report.steps.filter((s) => s.status === 'sent');
+        assert.equal(report.exitCode, 0, JSON.stringify(report.steps.map((s) => [s.path, s.status,
+          s.reason])));
+        assert.equal(sent.length, c.subjects.length);
+        for (const [index, step] of sent.entries()) {
+          assert.equal(step.connection!.source, 'override');
+          const recipient = step.result!.accepted[0]!;
+          const delivered = await waitForDelivery(recipient, step.result!.messageId);
+          const parsed = await simpleParser(clientPart(delivered));
+          assert.equal(parsed.subject, c.subjects[index]);
+          assert.equal(parsed.messageId, step.result!.messageId);
+        }
       });
-      const sent = report.steps.filter((s) => s.status === 'sent');
-      assert.equal(report.exitCode, 0, JSON.stringify(report.steps.map((s) => [s.path, s.status,
-        s.reason])));
-      assert.equal(sent.length, c.subjects.length);
-      for (const [index, step] of sent.entries()) {
-        assert.equal(step.connection!.source, 'override');
-        const recipient = step.result!.accepted[0]!;
-        const delivered = await waitForDelivery(recipient, step.result!.messageId);
-        const parsed = await simpleParser(clientPart(delivered));
-        assert.equal(parsed.subject, c.subjects[index]);
-        assert.equal(parsed.messageId, step.result!.messageId);
-      }
-    });
   }
 });
