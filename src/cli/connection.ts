@@ -6,6 +6,9 @@ import { SmtpConnectionManager } from '../connection/connection-manager.js';
 import { findConnection, loadProjectFile } from '../connection/project-file.js';
 import type { Logger, TranscriptLogger } from '../log.js';
 
+/** The help text of every `--connection` option. */
+export const CONNECTION_HELP = 'a connection string (has "=") or a name in smtpcm.json';
+
 export interface OpenConnectionOptions {
   logger?: Logger;
   transcript?: TranscriptLogger;

@@ -42,7 +42,9 @@ export function describeError(error: unknown, useFlags = false): string {
   if (error instanceof ConfigurationError) {
     let field = error.field;
     if (useFlags) {
-      field = field.startsWith('Headers.') ? `--header ${field.slice(8)}` : FLAG_FOR_FIELD[field] ?? field;
+      field = field.startsWith('Headers.')
+        ? `--header ${field.slice('Headers.'.length)}`
+        : FLAG_FOR_FIELD[field] ?? field;
     }
     const text = error.message.startsWith(`${error.field}:`)
       ? error.message.slice(error.field.length + 1).trim()

@@ -11,11 +11,13 @@ export function formatTestReport(report: TestConnectionReport): string {
   lines.push(`Connection "${report.connection.name}": ${report.connection.connectionString}`);
   if (report.server) {
     const address = report.resolvedAddress ? ` (${report.resolvedAddress})` : '';
-    lines.push(`Server: ${report.server.host}:${report.server.port}${address}, ${report.server.secure}`);
+    const { host, port, secure } = report.server;
+    lines.push(`Server: ${host}:${port}${address}, ${secure}`);
   }
   for (const step of report.steps) {
     const detail = step.detail ? `  ${step.detail}` : '';
-    lines.push(`  ${step.ok ? 'ok  ' : 'FAIL'} ${step.name.padEnd(14)} ${step.durationMs} ms${detail}`);
+    const mark = step.ok ? 'ok  ' : 'FAIL';
+    lines.push(`  ${mark} ${step.name.padEnd(14)} ${step.durationMs} ms${detail}`);
   }
   if (report.greeting) {
     lines.push(`Greeting: ${report.greeting}`);
@@ -36,7 +38,8 @@ export function formatTestReport(report: TestConnectionReport): string {
     lines.push(`Success in ${report.totalMs} ms.`);
   } else {
     const fix = report.error?.fix ? ` ${report.error.fix}` : '';
-    lines.push(`Failed at ${report.failedStep ?? 'an unknown step'}: ${report.error?.message ?? ''}${fix}`);
+    const step = report.failedStep ?? 'an unknown step';
+    lines.push(`Failed at ${step}: ${report.error?.message ?? ''}${fix}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,6 @@
 /**
- * Address lines as the Send Mail task takes them: `"Müller, Jürgen" <j@example.com>; b@example.com`.
+ * Address lines as the Send Mail task takes them:
+ * `"Müller, Jürgen" <j@example.com>; b@example.com`.
  *
  * A line is split on `;` and `,` (SSIS documents `;`, users type `,`), respecting quoted
  * display names, by Nodemailer's address parser; groups are flattened. Each address is then

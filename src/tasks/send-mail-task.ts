@@ -15,7 +15,13 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { DsnOptions, Envelope, MessageSource, SendOptions, SendResult } from '../client/types.js';
+import type {
+  DsnOptions,
+  Envelope,
+  MessageSource,
+  SendOptions,
+  SendResult,
+} from '../client/types.js';
 import type { Problem } from '../connection/validate.js';
 import { ConfigurationError, SmtpRecipientsError, type RecipientResult } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -517,7 +523,9 @@ export class SendMailTask {
     const out: Array<{ path: string }> = [];
     for (const item of list) {
       const path = this.#resolve(item);
-      const problem = hasLineBreak(item) ? 'its name has a line break' : await checkReadableFile(path);
+      const problem = hasLineBreak(item)
+        ? 'its name has a line break'
+        : await checkReadableFile(path);
       if (problem) {
         error({
           field: 'FileAttachments',
@@ -548,7 +556,11 @@ export class SendMailTask {
       const path = this.#resolve(image.path);
       const problem = await checkReadableFile(path);
       if (problem) {
-        error({ field, message: `"${image.path}": ${problem}.`, fix: 'Give a readable image file.' });
+        error({
+          field,
+          message: `"${image.path}": ${problem}.`,
+          fix: 'Give a readable image file.',
+        });
       } else {
         out.push({ cid: image.cid, path });
       }

@@ -18,6 +18,8 @@ const RAW = [
   '',
 ].join('\r\n');
 
+const ENVELOPE = { from: 'a@example.com', to: ['b@example.com'] };
+
 let dir: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'smtpcm-capture-'));
@@ -70,7 +72,7 @@ describe('capture server', () => {
         tls: { ca },
         auth: { user: 'anyone', pass: 'any-password' },
       });
-      await transport.sendMail({ envelope: { from: 'a@example.com', to: ['b@example.com'] }, raw: RAW });
+      await transport.sendMail({ envelope: ENVELOPE, raw: RAW });
       transport.close();
       const [message] = server.messages;
       assert.equal(message!.tls, 'STARTTLS');
@@ -92,7 +94,7 @@ describe('capture server', () => {
         ignoreTLS: true,
       });
       await assert.rejects(
-        transport.sendMail({ envelope: { from: 'a@example.com', to: ['b@example.com'] }, raw: RAW }),
+        transport.sendMail({ envelope: ENVELOPE, raw: RAW }),
         (error: { responseCode?: number }) => error.responseCode === 530,
       );
       transport.close();

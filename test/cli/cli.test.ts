@@ -69,7 +69,8 @@ const connection = (): string => `SmtpServer=127.0.0.1;Port=${port};EnableSsl=Fa
 
 describe('smtpcm basics', () => {
   it('prints the version of package.json', async () => {
-    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const text = await readFile(join(ROOT, 'package.json'), 'utf8');
+    const pkg = JSON.parse(text) as { version: string };
     const result = await runCli(['--version']);
     assert.equal(result.code, 0);
     assert.equal(result.stdout.trim(), pkg.version);
@@ -99,7 +100,10 @@ describe('smtpcm connection-string', () => {
 
   it('formats to the SSIS canonical form, secrets masked', async () => {
     const bare = await runCli(['connection-string', 'format', 'smtphost']);
-    assert.equal(bare.stdout.trim(), 'SmtpServer=smtphost;UseWindowsAuthentication=False;EnableSsl=False;');
+    assert.equal(
+      bare.stdout.trim(),
+      'SmtpServer=smtphost;UseWindowsAuthentication=False;EnableSsl=False;',
+    );
     const secret = await runCli([
       'connection-string', 'format', 'enablessl=true;smtpserver=relay;Password=Sup3r-Secret',
     ]);
@@ -114,7 +118,9 @@ describe('smtpcm connection-string', () => {
     assert.match(bad.stderr, /Prot/);
     assert.match(bad.stderr, /Port/);
     assert.ok(!bad.stderr.includes('    at '), 'no stack trace');
-    const good = await runCli(['connection-string', 'validate', 'SmtpServer=relay;EnableSsl=True;']);
+    const good = await runCli([
+      'connection-string', 'validate', 'SmtpServer=relay;EnableSsl=True;',
+    ]);
     assert.equal(good.code, 0);
   });
 });
@@ -171,15 +177,15 @@ describe('smtpcm send', () => {
   it('exits 1 before connecting on a bad argument, naming the option', async () => {
     const count = received.length;
     const missing = await runCli([
-      'send', '--connection', connection(), '--from', 'reports@example.com', '--to', 'a@example.com',
-      '--subject', 'S', '--body', 'B', '--attach', join(dir, 'nope.pdf'),
+      'send', '--connection', connection(), '--from', 'reports@example.com',
+      '--to', 'a@example.com', '--subject', 'S', '--body', 'B', '--attach', join(dir, 'nope.pdf'),
     ]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^smtpcm: --attach: /);
     assert.ok(!missing.stderr.includes('    at '), 'no stack trace');
     const injected = await runCli([
-      'send', '--connection', connection(), '--from', 'reports@example.com', '--to', 'a@example.com',
-      '--subject', 'Hi\r\nBcc: victim@example.com', '--body', 'B',
+      'send', '--connection', connection(), '--from', 'reports@example.com',
+      '--to', 'a@example.com', '--subject', 'Hi\r\nBcc: victim@example.com', '--body', 'B',
     ]);
     assert.equal(injected.code, 1);
     assert.match(injected.stderr, /--subject: .*line break/);
@@ -196,7 +202,8 @@ describe('smtpcm send', () => {
       '--to', 'y@example.com;z@example.com', '--raw', join(dir, 'raw.eml'), '--json',
     ]);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal((JSON.parse(result.stdout) as { messageId: string }).messageId, '<raw-1@example.com>');
+    const json = JSON.parse(result.stdout) as { messageId: string };
+    assert.equal(json.messageId, '<raw-1@example.com>');
     assert.equal(received[0]!.raw.toString(), raw);
     assert.equal(received[0]!.from, 'bounce@example.com');
     assert.deepEqual(received[0]!.to, ['y@example.com', 'z@example.com']);
@@ -262,7 +269,9 @@ describe('smtpcm capture', () => {
       text: 'hello',
     });
     transport.close();
-    const [, file] = await cli.waitFor(/^(\S+\.eml) from=<a@example\.com> to=<b@example\.com>,<c@example\.com>/m);
+    const [, file] = await cli.waitFor(
+      /^(\S+\.eml) from=<a@example\.com> to=<b@example\.com>,<c@example\.com>/m,
+    );
     assert.equal((await simpleParser(await readFile(file!))).subject, 'captured');
     cli.child.kill('SIGINT');
     const result = await cli.exited;

@@ -60,7 +60,9 @@ export function startCli(args: string[], options: RunOptions = {}): RunningCli {
         return match;
       }
       if (Date.now() > deadline || child.exitCode !== null) {
-        throw new Error(`no output matching ${pattern}; stdout: ${output.stdout} stderr: ${output.stderr}`);
+        throw new Error(
+          `no output matching ${pattern}; stdout: ${output.stdout} stderr: ${output.stderr}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

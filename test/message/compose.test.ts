@@ -37,7 +37,8 @@ function headerBlock(raw: Buffer): string {
 /** Unfolded value of a top-level header. */
 function header(raw: Buffer, name: string): string | undefined {
   const unfolded = headerBlock(raw).replace(/\r\n[ \t]/g, ' ');
-  const line = unfolded.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  const prefix = `${name.toLowerCase()}:`;
+  const line = unfolded.split('\r\n').find((l) => l.toLowerCase().startsWith(prefix));
   return line?.slice(name.length + 1).trim();
 }
 
@@ -113,7 +114,7 @@ describe('composeMessage', () => {
     assert.equal(header(normal, 'Importance'), undefined);
   });
 
-  it('has Date, a Message-ID on the sender domain, unique per message, stable per stream', async () => {
+  it('has Date and a Message-ID on the sender domain, unique, stable per stream', async () => {
     const first = composeMessage(spec());
     const second = composeMessage(spec());
     assert.match(first.messageId, /^<[^@<>\s]+@example\.com>$/);

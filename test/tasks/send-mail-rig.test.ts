@@ -38,7 +38,7 @@ function names(field: AddressObject | AddressObject[] | undefined): string[] {
 }
 
 describe('Send Mail task against the Postfix rig', { skip: rigSkipReason }, () => {
-  it('delivers To, Cc and Bcc with every header right and a 5 MB non-ASCII attachment', async () => {
+  it('delivers To, Cc, Bcc with every header right and a 5 MB non-ASCII attachment', async () => {
     const token = randomUUID();
     const content = randomBytes(5 * 1024 * 1024);
     await writeFile(join(dir, ATTACHMENT_NAME), content);
@@ -92,7 +92,7 @@ describe('Send Mail task against the Postfix rig', { skip: rigSkipReason }, () =
     }
   });
 
-  it('smtpcm send: one refused recipient among three is reported, two receive it (exit 3)', async () => {
+  it('smtpcm send: one refused of three is reported, two receive it (exit 3)', async () => {
     const token = randomUUID();
     const result = await runCli([
       'send', '--connection', connectionString, '--from', 'reports@rig.test',

@@ -135,11 +135,14 @@ describe('SendMailTask over STARTTLS and AUTH (smtp-server)', () => {
     assert.equal(parsed.headers.get('bcc'), undefined);
     assert.ok(!message!.raw.toString().includes('hidden@example.com'));
     // System.Net.Mail's MailPriority.Low headers.
-    assert.match(message!.raw.toString(), /^X-Priority: 5\r\nPriority: non-urgent\r\nImportance: low\r$/m);
+    assert.match(
+      message!.raw.toString(),
+      /^X-Priority: 5\r\nPriority: non-urgent\r\nImportance: low\r$/m,
+    );
     assert.equal(parsed.attachments[0]!.filename, 'Prüfbericht März.csv');
   });
 
-  it('fails with SmtpRecipientsError and sends nothing when every recipient is refused', async () => {
+  it('fails with SmtpRecipientsError, sending nothing, when all are refused', async () => {
     received.length = 0;
     await assert.rejects(task({ toLine: 'reject@example.com' }).execute(), (error: unknown) => {
       assert.ok(error instanceof SmtpRecipientsError);

@@ -45,7 +45,11 @@ class FakeConnection implements SendMailConnection {
         ? {
             recipient,
             status: 'rejected',
-            reply: { code: 550, enhancedCode: { class: 5, subject: 1, detail: 1 }, lines: ['No such user'] },
+            reply: {
+              code: 550,
+              enhancedCode: { class: 5, subject: 1, detail: 1 },
+              lines: ['No such user'],
+            },
           }
         : { recipient, status: 'accepted' },
     );
@@ -147,10 +151,15 @@ describe('SendMailTask validation', () => {
   it("includes the connection manager's own problems", async () => {
     const connection = new FakeConnection([], {
       errors: [{ severity: 'error', field: 'Port', message: 'is not a number.', fix: 'Fix it.' }],
-      warnings: [{ severity: 'warning', field: 'Password', message: 'is a literal.', fix: 'Use env:.' }],
+      warnings: [
+        { severity: 'warning', field: 'Password', message: 'is a literal.', fix: 'Use env:.' },
+      ],
     });
     const problems = await task({}, connection).validate();
-    assert.deepEqual(problems.map((p) => `${p.severity}:${p.field}`), ['error:Port', 'warning:Password']);
+    assert.deepEqual(
+      problems.map((p) => `${p.severity}:${p.field}`),
+      ['error:Port', 'warning:Password'],
+    );
   });
 
   it('refuses an attachment that is not readable', { skip: process.getuid?.() === 0 }, async () => {
@@ -193,7 +202,11 @@ describe('SendMailTask message sources and priority', () => {
     assert.equal(
       await body(
         { messageSourceType: 'FileConnection', messageSource: 'Body File' },
-        { fileConnections: { get: (n: string) => (n === 'Body File' ? join(dir, 'body.txt') : undefined) } },
+        {
+          fileConnections: {
+            get: (n: string) => (n === 'Body File' ? join(dir, 'body.txt') : undefined),
+          },
+        },
       ),
       'Body from a file.',
     );
@@ -202,17 +215,25 @@ describe('SendMailTask message sources and priority', () => {
       'Body from a file.',
     );
     const variables = new Map<string, unknown>([['User::MailBody', 'From a variable']]);
-    assert.equal(await body({ messageSourceType: 'Variable', messageSource: 'User::MailBody' }, { variables }), 'From a variable');
-    assert.equal(await body({ messageSourceType: 2, messageSource: 'MailBody' }, { variables }), 'From a variable');
+    assert.equal(
+      await body({ messageSourceType: 'Variable', messageSource: 'User::MailBody' }, { variables }),
+      'From a variable',
+    );
+    assert.equal(
+      await body({ messageSourceType: 2, messageSource: 'MailBody' }, { variables }),
+      'From a variable',
+    );
   });
 
   it('reports a missing variable or message file on MessageSource', async () => {
     assert.deepEqual(
-      (await errors(task({ messageSourceType: 'Variable', messageSource: 'User::Nope' }))).map((p) => p.field),
+      (await errors(task({ messageSourceType: 'Variable', messageSource: 'User::Nope' })))
+        .map((p) => p.field),
       ['MessageSource'],
     );
     assert.deepEqual(
-      (await errors(task({ messageSourceType: 'FileConnection', messageSource: 'nope.txt' }))).map((p) => p.field),
+      (await errors(task({ messageSourceType: 'FileConnection', messageSource: 'nope.txt' })))
+        .map((p) => p.field),
       ['MessageSource'],
     );
   });
@@ -221,17 +242,24 @@ describe('SendMailTask message sources and priority', () => {
 describe('SendMailTask results', () => {
   it('reports rejected recipients without failing by default', async () => {
     const connection = new FakeConnection(['gone@example.com']);
-    const result = await task({ toLine: 'ops@example.com; gone@example.com' }, connection).execute();
+    const t = task({ toLine: 'ops@example.com; gone@example.com' }, connection);
+    const result = await t.execute();
     assert.deepEqual(result.accepted, ['ops@example.com']);
-    assert.deepEqual(result.rejected.map((r) => [r.recipient, r.reply?.code]), [['gone@example.com', 550]]);
+    assert.deepEqual(
+      result.rejected.map((r) => [r.recipient, r.reply?.code]),
+      [['gone@example.com', 550]],
+    );
     assert.equal(result.connection, 'Mail');
     assert.match(result.messageId, /@example\.com>$/);
     assert.equal(connection.sent.length, 1);
   });
 
-  it("with rejectedRecipients 'fail', delivers to the others and then throws (as SSIS)", async () => {
+  it("with rejectedRecipients 'fail', delivers to the others, then throws (SSIS)", async () => {
     const connection = new FakeConnection(['gone@example.com']);
-    const t = task({ toLine: 'ops@example.com; gone@example.com', rejectedRecipients: 'fail' }, connection);
+    const t = task(
+      { toLine: 'ops@example.com; gone@example.com', rejectedRecipients: 'fail' },
+      connection,
+    );
     await assert.rejects(t.execute(), (error: unknown) => {
       assert.ok(error instanceof SmtpRecipientsError);
       assert.deepEqual(error.recipients.map((r) => r.status), ['accepted', 'rejected']);
@@ -251,7 +279,13 @@ describe('SendMailTask results', () => {
       events.push(String(fields.event));
     };
     const logger = { debug: log, info: log, warn: log, error: log };
-    await task({ toLine: 'a@example.com; b@example.com' }, new FakeConnection(), { logger }).execute();
-    assert.deepEqual(events, ['SendMailTaskBegin', 'SendMailTaskInfo', 'SendMailTaskInfo', 'SendMailTaskEnd']);
+    const t = task({ toLine: 'a@example.com; b@example.com' }, new FakeConnection(), { logger });
+    await t.execute();
+    assert.deepEqual(events, [
+      'SendMailTaskBegin',
+      'SendMailTaskInfo',
+      'SendMailTaskInfo',
+      'SendMailTaskEnd',
+    ]);
   });
 });

@@ -47,7 +47,10 @@ async function runCapture(options: CaptureOptions): Promise<number> {
     auth: Boolean(options.auth),
     onMessage: (message) => process.stdout.write(`${describeCaptured(message)}\n`),
   });
-  const features = [options.tls ? 'STARTTLS' : 'no TLS', options.auth ? 'AUTH any user' : 'no AUTH'];
+  const features = [
+    options.tls ? 'STARTTLS' : 'no TLS',
+    options.auth ? 'AUTH any user' : 'no AUTH',
+  ];
   process.stdout.write(
     `Listening on ${server.host}:${server.port} (${features.join(', ')}); ` +
       `messages go to ${server.dir}\n`,

@@ -35,7 +35,9 @@ export function register(program: Command): void {
 }
 
 async function runDemo(options: { dir?: string; task?: string }): Promise<number> {
-  const taskFile = resolve(options.task ?? join(packageRoot(), 'examples/demo/send-mail-task.json'));
+  const taskFile = resolve(
+    options.task ?? join(packageRoot(), 'examples/demo/send-mail-task.json'),
+  );
   const task = JSON.parse(await readFile(taskFile, 'utf8')) as SendMailTaskProperties & {
     name?: string;
   };
@@ -45,8 +47,17 @@ async function runDemo(options: { dir?: string; task?: string }): Promise<number
   };
 
   const { startCaptureServer } = await import('../../capture/capture-server.js');
-  const server = await startCaptureServer({ dir, port: 0, host: '127.0.0.1', tls: true, auth: true });
-  out(`Capture server listening on ${server.host}:${server.port} (STARTTLS, AUTH), writing to ${dir}`);
+  const server = await startCaptureServer({
+    dir,
+    port: 0,
+    host: '127.0.0.1',
+    tls: true,
+    auth: true,
+  });
+  out(
+    `Capture server listening on ${server.host}:${server.port} (STARTTLS, AUTH), ` +
+      `writing to ${dir}`,
+  );
   // The password is never a literal in the connection string: it is read from the environment.
   process.env[DEMO_PASSWORD_VARIABLE] = randomBytes(12).toString('base64url');
   const connectionString =
@@ -68,7 +79,10 @@ async function runDemo(options: { dir?: string; task?: string }): Promise<number
     out(`Running the Send Mail task in ${taskFile}`);
     const result = await sendMail.execute();
     out('');
-    out(`Message ${result.messageId}, ${result.size} octets, server reply: ${formatReply(result.reply)}`);
+    out(
+      `Message ${result.messageId}, ${result.size} octets, ` +
+        `server reply: ${formatReply(result.reply)}`,
+    );
     for (const r of result.recipients) {
       const reply = r.status !== 'accepted' && r.reply ? `  ${formatReply(r.reply)}` : '';
       out(`  ${r.status.padEnd(8)} ${r.recipient}${reply}`);

@@ -18,7 +18,7 @@ import {
   type SendMailResult,
   type SendMailTaskProperties,
 } from '../../tasks/send-mail-task.js';
-import { openConnection } from '../connection.js';
+import { CONNECTION_HELP, openConnection } from '../connection.js';
 import { EXIT, UsageError, action, printJson } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -49,14 +49,14 @@ export function register(program: Command): void {
   program
     .command('send')
     .description('Send one message through an SMTP connection manager and report each recipient.')
-    .requiredOption('--connection <string|name>', 'a connection string (has "=") or a name in smtpcm.json')
+    .requiredOption('--connection <string|name>', CONNECTION_HELP)
     .requiredOption('--from <address>', 'the sender (FromLine)')
     .requiredOption('--to <addresses>', 'recipients, separated by ";" or "," (ToLine)')
     .option('--cc <addresses>', 'copy recipients (CCLine)')
     .option('--bcc <addresses>', 'blind copy recipients, never in the headers (BCCLine)')
     .option('--subject <text>', 'the subject (may be non-ASCII)')
     .option('--body <text>', 'the plain-text body (MessageSourceType DirectInput)')
-    .option('--body-file <path>', 'a UTF-8 text file as the body (MessageSourceType FileConnection)')
+    .option('--body-file <path>', 'a UTF-8 text file as the body (FileConnection)')
     .option('--html-file <path>', 'an HTML file as the body')
     .option('--attach <path>', 'attach a file (repeatable)', collect, [])
     .addOption(
@@ -65,11 +65,15 @@ export function register(program: Command): void {
     .option('--reply-to <addresses>', 'the Reply-To addresses')
     .option('--header <"Name: value">', 'an extra header field (repeatable)', collect, [])
     .option('--json', 'print the result as JSON')
-    .option('--raw <path>', 'send this RFC 5322 file unchanged; the envelope comes from --from/--to/--cc/--bcc')
+    .option(
+      '--raw <path>',
+      'send this RFC 5322 file unchanged; the envelope comes from --from/--to/--cc/--bcc',
+    )
     .addHelpText(
       'after',
       '\nExit status: 0 every recipient accepted, 3 some rejected, 1 none accepted or an error.\n' +
-        '\nExample:\n  smtpcm send --connection "SmtpServer=mail.example.com;EnableSsl=True;" \\\n' +
+        '\nExample:\n' +
+        '  smtpcm send --connection "SmtpServer=mail.example.com;EnableSsl=True;" \\\n' +
         '    --from reports@example.com --to "ops@example.com; audit@example.com" \\\n' +
         '    --subject "Nightly load" --body "All packages ran." --attach report.csv',
     )
@@ -114,7 +118,10 @@ async function runSend(options: SendOptions): Promise<number> {
   } catch (error) {
     progress?.done();
     if (error instanceof SmtpRecipientsError && options.json) {
-      printJson({ error: { code: error.code, message: error.message }, recipients: error.recipients });
+      printJson({
+        error: { code: error.code, message: error.message },
+        recipients: error.recipients,
+      });
     }
     throw error;
   } finally {

@@ -4,7 +4,7 @@
  * Nothing is sent. Exit 0 when every step worked, else 1.
  */
 import type { Command } from 'commander';
-import { openConnection } from '../connection.js';
+import { CONNECTION_HELP, openConnection } from '../connection.js';
 import { EXIT, action, printJson } from '../output.js';
 import { formatTestReport, reportSucceeded } from '../report.js';
 
@@ -12,7 +12,7 @@ export function register(program: Command): void {
   program
     .command('test-connection')
     .description('Connect, secure and log in through a connection manager, and report each step.')
-    .requiredOption('--connection <string|name>', 'a connection string (has "=") or a name in smtpcm.json')
+    .requiredOption('--connection <string|name>', CONNECTION_HELP)
     .option('--json', 'print the report as JSON')
     .action(
       action(async (options: { connection: string; json?: boolean }) => {
