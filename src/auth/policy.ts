@@ -8,7 +8,8 @@
  *   offers only XOAUTH2, and both document XOAUTH2 for SMTP, so it is the one proven in
  *   the field; OAUTHBEARER (RFC 7628) serves servers that offer only it.
  * - A user name and password: the strongest mechanism both sides offer, SCRAM-SHA-256 >
- *   SCRAM-SHA-1 > CRAM-MD5 > PLAIN > LOGIN. NTLM joins (after CRAM-MD5, before PLAIN) only
+ *   SCRAM-SHA-1 > CRAM-MD5 > PLAIN > LOGIN, each SCRAM preceded by its -PLUS variant when
+ *   the session has TLS 1.3 channel binding. NTLM joins (after CRAM-MD5, before PLAIN) only
  *   when a `Domain` is given: the caller then names a Windows account, and NTLMv2 keeps the
  *   password off the wire where Exchange would otherwise get it through LOGIN. GSSAPI is
  *   not tried for a password login (it uses the ticket cache, not the password).
@@ -39,7 +40,9 @@ import { XOAuth2Mechanism } from './xoauth2.js';
 
 /** Every mechanism smtpcm implements. */
 export const SUPPORTED_MECHANISMS = [
+  'SCRAM-SHA-256-PLUS',
   'SCRAM-SHA-256',
+  'SCRAM-SHA-1-PLUS',
   'SCRAM-SHA-1',
   'CRAM-MD5',
   'NTLM',
@@ -53,7 +56,9 @@ export const SUPPORTED_MECHANISMS = [
 export const WINDOWS_MECHANISMS = ['GSSAPI', 'NTLM'] as const;
 export const TOKEN_MECHANISMS = ['XOAUTH2', 'OAUTHBEARER'] as const;
 export const PASSWORD_MECHANISMS = [
+  'SCRAM-SHA-256-PLUS',
   'SCRAM-SHA-256',
+  'SCRAM-SHA-1-PLUS',
   'SCRAM-SHA-1',
   'CRAM-MD5',
   'PLAIN',
@@ -93,7 +98,7 @@ export function planAuthentication(auth: AuthOptions, context: AuthContext): Aut
   const plan: AuthPlan = { candidates: [], allowed, skipped: [], blockedByInsecure: false };
   for (const name of allowed) {
     if (!offered.has(name)) continue;
-    const missing = missingCredential(name, auth);
+    const missing = missingCredential(name, auth, context);
     if (missing) {
       plan.skipped.push(`${name}: ${missing}`);
       continue;
@@ -124,7 +129,8 @@ export function allowedMechanisms(auth: AuthOptions): string[] {
     names = [];
     if (auth.accessToken !== undefined) names.push(...TOKEN_MECHANISMS);
     if (auth.username !== undefined && auth.password !== undefined) {
-      names.push('SCRAM-SHA-256', 'SCRAM-SHA-1', 'CRAM-MD5');
+      names.push('SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1');
+      names.push('CRAM-MD5');
       if (auth.domain) names.push('NTLM');
       names.push('PLAIN', 'LOGIN');
     }
@@ -136,8 +142,15 @@ export function allowedMechanisms(auth: AuthOptions): string[] {
 }
 
 /** Why `name` cannot run with these settings, or undefined when it can. */
-function missingCredential(name: string, auth: AuthOptions): string | undefined {
+function missingCredential(
+  name: string,
+  auth: AuthOptions,
+  context: AuthContext,
+): string | undefined {
   const hasPassword = auth.username !== undefined && auth.password !== undefined;
+  if (name.endsWith('-PLUS') && !context.channelBinding) {
+    return 'needs TLS 1.3 channel binding (tls-exporter), which this session lacks';
+  }
   switch (name) {
     case 'GSSAPI':
       return undefined;
@@ -160,10 +173,23 @@ function candidate(name: string, auth: AuthOptions, context: AuthContext): Mecha
     refreshable,
   });
   switch (name) {
+    case 'SCRAM-SHA-256-PLUS':
     case 'SCRAM-SHA-256':
+    case 'SCRAM-SHA-1-PLUS':
     case 'SCRAM-SHA-1': {
-      const hash = name === 'SCRAM-SHA-256' ? 'SHA-256' : 'SHA-1';
-      return build(() => new ScramMechanism({ username, password, hash }));
+      const hash = name.startsWith('SCRAM-SHA-256') ? 'SHA-256' : 'SHA-1';
+      const plus = name.endsWith('-PLUS');
+      const binding = context.channelBinding;
+      return build(
+        () =>
+          new ScramMechanism({
+            username,
+            password,
+            hash,
+            plus,
+            ...(binding ? { channelBinding: binding } : {}),
+          }),
+      );
     }
     case 'CRAM-MD5':
       return build(() => new CramMd5Mechanism({ username, password }));

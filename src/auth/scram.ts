@@ -1,5 +1,6 @@
 /**
- * SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677), without channel binding.
+ * SCRAM-SHA-1 (RFC 5802) and SCRAM-SHA-256 (RFC 7677), and their -PLUS variants with the
+ * `tls-exporter` channel binding (RFC 9266, TLS 1.3 only).
  *
  * client-first `n,,n=<user>,r=<nonce>` goes as the initial response; the server's
  * `r=,s=,i=` gives the salt and iteration count; client-final carries the proof; the
@@ -7,8 +8,14 @@
  * `v=`, or says 235 without sending one, is rejected (reason `server-proof`): it may be
  * an impostor that only relays. User name and password go through SASLprep (RFC 4013).
  *
- * TODO(auth): SCRAM-SHA-*-PLUS (tls-exporter channel binding, RFC 9266) is not offered;
- * the rig's Dovecot 2.3 does not support it either.
+ * Channel binding (RFC 5802 §6): -PLUS sends `p=tls-exporter` and binds the proof to this
+ * TLS connection, so a man in the middle holding its own TLS session cannot relay it.
+ * Without -PLUS, a client that has binding data sends the GS2 flag `y` ("I could bind, you
+ * did not offer it"), so a server that does support -PLUS detects a stripped offer; with
+ * no binding data (no TLS 1.3) the flag is `n`.
+ *
+ * TODO(auth): -PLUS is checked against a scripted server only; the rig's Dovecot 2.3 does
+ * not offer it.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { saslprep } from '@mongodb-js/saslprep';
@@ -23,6 +30,10 @@ export const MAX_SCRAM_ITERATIONS = 1_000_000;
 
 export interface ScramOptions extends PasswordCredentials {
   hash: ScramHash;
+  /** The `tls-exporter` value of the TLS connection (RFC 9266), when there is one. */
+  channelBinding?: Buffer;
+  /** Use the -PLUS variant; requires `channelBinding`. */
+  plus?: boolean;
   /** The client nonce (printable ASCII, no comma). Default: 24 random bytes, base64. */
   nonce?: string;
 }
@@ -36,15 +47,21 @@ export class ScramMechanism implements SaslMechanism {
   readonly name: string;
   readonly #options: ScramOptions;
   readonly #nonce: string;
-  readonly #gs2Header = 'n,,';
+  readonly #gs2Header: string;
+  readonly #channelBindingData: Buffer;
   #clientFirstBare = '';
   #expectedServerSignature: Buffer | undefined;
   #state: 'initial' | 'sent-first' | 'sent-final' | 'verified' | 'failed' = 'initial';
 
   /** Throws `SmtpAuthenticationError` (reason `refused`) when SASLprep refuses a field. */
   constructor(options: ScramOptions) {
-    this.name = `SCRAM-${options.hash}`;
+    this.name = `SCRAM-${options.hash}${options.plus ? '-PLUS' : ''}`;
     this.#options = options;
+    if (options.plus && !options.channelBinding) {
+      throw new RangeError('SCRAM -PLUS needs the channel binding data.');
+    }
+    this.#gs2Header = options.plus ? 'p=tls-exporter,,' : options.channelBinding ? 'y,,' : 'n,,';
+    this.#channelBindingData = options.plus ? options.channelBinding! : Buffer.alloc(0);
     this.#nonce = options.nonce ?? randomBytes(24).toString('base64');
     if (!/^[\x21-\x2b\x2d-\x7e]+$/.test(this.#nonce)) {
       throw new RangeError('A SCRAM nonce is printable ASCII without a comma.');
@@ -121,7 +138,10 @@ export class ScramMechanism implements SaslMechanism {
     );
     const clientKey = hmac(digest.node, saltedPassword, 'Client Key');
     const storedKey = createHash(digest.node).update(clientKey).digest();
-    const channelBinding = Buffer.from(this.#gs2Header, 'utf8').toString('base64');
+    const channelBinding = Buffer.concat([
+      Buffer.from(this.#gs2Header, 'utf8'),
+      this.#channelBindingData,
+    ]).toString('base64');
     const clientFinalWithoutProof = `c=${channelBinding},r=${nonce}`;
     const authMessage = `${this.#clientFirstBare},${serverFirst},${clientFinalWithoutProof}`;
     const clientSignature = hmac(digest.node, storedKey, authMessage);

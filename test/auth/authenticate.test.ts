@@ -62,6 +62,22 @@ test('the strongest offered mechanism is used: SCRAM-SHA-256, verified, then 235
   assert.ok(exchange.sent.every((entry) => entry.secret));
 });
 
+test('with TLS 1.3 channel binding, SCRAM-SHA-256-PLUS comes first and is bound', async () => {
+  const binding = Buffer.alloc(32, 7);
+  const [first, final] = scramServer({
+    password: PASSWORD,
+    hash: 'sha256',
+    expectedChannelBinding: Buffer.concat([Buffer.from('p=tls-exporter,,'), binding]),
+  });
+  const exchange = new ScriptedExchange([first!, final!, reply('235 2.7.0 Authenticated')]);
+  const result = await run(exchange, password, {
+    ...context('SCRAM-SHA-256 SCRAM-SHA-256-PLUS PLAIN'),
+    channelBinding: binding,
+  });
+  assert.equal(result.mechanism, 'SCRAM-SHA-256-PLUS');
+  assert.match(decodeLine(exchange.lines[0]!), /^p=tls-exporter,,n=alice,r=/);
+});
+
 test('a SCRAM server with a wrong signature is rejected at once (server-proof)', async () => {
   const [first, final] = scramServer({ password: PASSWORD, hash: 'sha1', signature: 'wrong' });
   const exchange = new ScriptedExchange([

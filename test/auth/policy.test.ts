@@ -85,3 +85,14 @@ test('without TLS only GSSAPI may run, unless AllowInsecureAuth is set', () => {
     'LOGIN',
   ]);
 });
+
+test('-PLUS variants come first only when the session has channel binding', () => {
+  const offered = { ...secure, offered: ['SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256-PLUS', 'PLAIN'] };
+  assert.deepEqual(names(password, offered), ['PLAIN']);
+  assert.match(
+    planAuthentication(password, offered).skipped[0]!,
+    /^SCRAM-SHA-256-PLUS: needs TLS 1\.3 channel binding/,
+  );
+  const bound = { ...offered, channelBinding: Buffer.alloc(32) };
+  assert.deepEqual(names(password, bound), ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'PLAIN']);
+});

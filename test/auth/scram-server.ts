@@ -11,6 +11,8 @@ export interface ScramServerOptions {
   hash: 'sha1' | 'sha256';
   /** `wrong`: a signature made with another key; `none`: 235 right after client-final. */
   signature?: 'right' | 'wrong' | 'none';
+  /** The GS2 header plus binding data the client must send in c= (RFC 5802 §7). */
+  expectedChannelBinding?: Buffer;
 }
 
 /** The three steps of the server side, as script entries. */
@@ -21,13 +23,18 @@ export function scramServer(options: ScramServerOptions): Array<(line: string) =
   let serverFirst = '';
   const steps: Array<(line: string) => SmtpReply> = [
     (line) => {
-      clientFirstBare = decodeLine(line).replace(/^n,,/, '');
+      clientFirstBare = decodeLine(line).replace(/^(n|y|p=[a-z0-9-]+),,/, '');
       const nonce = /r=([^,]+)/.exec(clientFirstBare)![1]!;
       serverFirst = `r=${nonce}server-part,s=${salt.toString('base64')},i=4096`;
       return challenge(serverFirst);
     },
     (line) => {
       const clientFinal = decodeLine(line);
+      const c = /^c=([^,]*),/.exec(clientFinal)![1]!;
+      const expected = options.expectedChannelBinding;
+      if (expected && !Buffer.from(c, 'base64').equals(expected)) {
+        return challenge('e=channel-bindings-dont-match');
+      }
       const withoutProof = clientFinal.replace(/,p=.*$/, '');
       const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
       const salted = pbkdf2Sync(options.password, salt, 4096, length, options.hash);

@@ -153,3 +153,39 @@ test('SCRAM escapes = and , in the user name (RFC 5802 §5.1)', async () => {
   });
   assert.equal(text(await scram.start()), 'n,,n=a=3Db=2Cc,r=abc');
 });
+
+const BINDING = Buffer.from('00112233445566778899aabbccddeeff'.repeat(2), 'hex');
+
+test('SCRAM-SHA-256-PLUS sends p=tls-exporter and binds the proof to the TLS data', async () => {
+  const scram = new ScramMechanism({
+    username: 'user',
+    password: new Secret('pencil'),
+    hash: 'SHA-256',
+    nonce: 'rOprNGfwEbeRWgbNEkqO',
+    plus: true,
+    channelBinding: BINDING,
+  });
+  assert.equal(scram.name, 'SCRAM-SHA-256-PLUS');
+  assert.equal(text(await scram.start()), 'p=tls-exporter,,n=user,r=rOprNGfwEbeRWgbNEkqO');
+  const serverFirst = 'r=rOprNGfwEbeRWgbNEkqOxyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
+  const final = text(await scram.next(bytes(serverFirst)));
+  const c = /^c=([^,]+),/.exec(final)![1]!;
+  // RFC 5802 §7: c = base64(gs2-header + channel binding data).
+  assert.deepEqual(
+    Buffer.from(c, 'base64'),
+    Buffer.concat([Buffer.from('p=tls-exporter,,'), BINDING]),
+  );
+});
+
+test('SCRAM without -PLUS, with binding data, sends the GS2 flag y (RFC 5802 §6)', async () => {
+  const scram = new ScramMechanism({
+    username: 'user',
+    password: new Secret('pencil'),
+    hash: 'SHA-1',
+    nonce: 'abc',
+    channelBinding: BINDING,
+  });
+  assert.equal(text(await scram.start()), 'y,,n=user,r=abc');
+  const final = text(await scram.next(bytes('r=abcdef,s=QSXCR+Q6sek8bf92,i=4096')));
+  assert.match(final, /^c=eSws,r=abcdef,p=/); // base64("y,,")
+});
