@@ -39,6 +39,16 @@ export interface FaultServerOptions {
 
 export type FaultHandler = (peer: FaultPeer) => Promise<void>;
 
+/** How `FaultPeer.serve()` behaves. */
+export interface ServeOptions {
+  /** EHLO keywords in clear text (and over TLS unless `tlsKeywords` is given). */
+  keywords?: string[];
+  /** EHLO keywords once the connection is encrypted. */
+  tlsKeywords?: string[];
+  /** Offered to STARTTLS; without it STARTTLS is refused with 454. */
+  certificate?: ServerCertificate;
+}
+
 export interface FaultServer {
   port: number;
   host: string;
@@ -265,6 +275,70 @@ export class FaultPeer {
     }
     return sent;
   }
+
+  /**
+   * Plays a well-behaved server from here on, until QUIT or the client closes: EHLO and HELO
+   * (keywords from `keywords`, or `tlsKeywords` once encrypted), STARTTLS (220, then the
+   * handshake with `certificate`; 454 without one), AUTH (235 for any PLAIN or LOGIN exchange,
+   * recorded in `authSeen`), MAIL, RCPT, DATA (the message kept in `messages`), BDAT, RSET,
+   * NOOP and QUIT. Anything else is answered 502.
+   */
+  async serve(options: ServeOptions = {}): Promise<void> {
+    for (;;) {
+      const line = await this.line();
+      if (line === undefined) return;
+      const verb = line.split(' ')[0]!.toUpperCase();
+      if (verb === 'EHLO') {
+        this.ehloReply((this.#secure ? options.tlsKeywords : undefined) ?? options.keywords ?? []);
+      } else if (verb === 'HELO') {
+        this.reply('250 mx.fault.test');
+      } else if (verb === 'STARTTLS') {
+        if (!options.certificate || this.#secure) {
+          this.reply('454 4.7.0 TLS not available');
+          continue;
+        }
+        this.reply('220 2.0.0 Ready to start TLS');
+        if (!(await this.startTls(options.certificate))) return;
+      } else if (verb === 'AUTH') {
+        this.authSeen.push({ line, secure: this.#secure });
+        if (/^AUTH LOGIN$/i.test(line)) {
+          this.reply('334 VXNlcm5hbWU6');
+          await this.line();
+          this.reply('334 UGFzc3dvcmQ6');
+          await this.line();
+        } else if (/^AUTH PLAIN$/i.test(line)) {
+          this.reply('334 ');
+          await this.line();
+        }
+        this.reply('235 2.7.0 Authentication successful');
+      } else if (verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') {
+        this.reply('250 2.0.0 Ok');
+      } else if (verb === 'DATA') {
+        this.reply('354 End data with <CR><LF>.<CR><LF>');
+        const data = await this.data();
+        if (data === undefined) return;
+        this.messages.push(data);
+        this.reply('250 2.0.0 Ok: queued');
+      } else if (verb === 'BDAT') {
+        const [, size, last] = line.split(' ');
+        const data = await this.bytes(Number(size));
+        if (data === undefined) return;
+        this.messages.push(data);
+        this.reply(last ? '250 2.0.0 Ok: queued' : `250 2.0.0 ${size} octets received`);
+      } else if (verb === 'QUIT') {
+        this.reply('221 2.0.0 Bye');
+        this.end();
+        return;
+      } else {
+        this.reply('502 5.5.2 Error: command not recognized');
+      }
+    }
+  }
+
+  /** AUTH commands seen by `serve()`, and whether the connection was encrypted then. */
+  readonly authSeen: Array<{ line: string; secure: boolean }> = [];
+  /** Messages received by `serve()` (DATA still dot-stuffed; BDAT chunks as sent). */
+  readonly messages: Buffer[] = [];
 
   /** Reads and discards everything until the client closes (after the script). */
   async drain(): Promise<void> {
