@@ -472,10 +472,28 @@ export class SmtpClient extends EventEmitter {
     throw error;
   }
 
+  /**
+   * A reply that is already waiting before EHLO is sent answers nothing we asked: the
+   * server, or a machine on the path, is ahead of the conversation, and reading it as the
+   * EHLO reply would act on injected bytes (after the greeting, or right after a TLS
+   * handshake). A queued 421 is the server closing (`SmtpConnectionError`); anything else is
+   * an `SmtpProtocolError`. The connection is closed either way.
+   */
+  async #refuseUnsolicited(transport: SmtpTransport, stage: SessionStage): Promise<void> {
+    // One turn of the event loop first, so that octets already in the socket are seen.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!transport.hasUnreadReplies) return;
+    const early = await this.#read(stage, this.#timeouts.command);
+    await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(early)} ` +
+      `before the ${stage.toUpperCase()} command it would answer (possible response ` +
+      'injection); the session was closed.', { transcript: this.#transcript.recent() }), false);
+  }
+
   async #hello(step: (name: SessionStep['name'], detail?: string) => void): Promise<void> {
     const transport = this.#transport!;
     const name = this.#options.clientName ?? defaultClientName(transport.localAddress);
     const ehloLine = commands.ehlo(name);
+    await this.#refuseUnsolicited(transport, 'ehlo');
     await transport.writeLines([ehloLine], 'ehlo', this.#timeouts.command);
     const reply = await this.#read('ehlo', this.#timeouts.command);
     if (isPositiveCompletion(reply)) {
@@ -509,9 +527,21 @@ export class SmtpClient extends EventEmitter {
       { transcript: this.#transcript.recent() }));
     }
     const line = commands.startTls();
+    if (transport.hasUnreadReplies) {
+      await this.#abandon(new SmtpTlsError(`${this.#server} sent a reply before STARTTLS was ` +
+        'sent (possible response injection by a machine on the path): the session was ' +
+        'closed before any AUTH or MAIL.', { transcript: this.#transcript.recent() }), false);
+    }
     await transport.writeLines([line], 'starttls', this.#timeouts.command);
     const reply = await this.#read('starttls', this.#timeouts.command);
     if (reply.code !== ReplyCode.ServiceReady) {
+      if (!required && reply.code < 400) {
+        // Not a refusal: the server is in a state we cannot know (354 would swallow our next
+        // commands as message text); going on in clear text would act on a forged answer.
+        await this.#abandon(new SmtpProtocolError(`${this.#server} answered STARTTLS with ` +
+          `${formatReply(reply)}, which is neither 220 nor a refusal; the session was closed.`,
+        { transcript: this.#transcript.recent() }), false);
+      }
       if (required) {
         await this.#abandon(new SmtpTlsError(`${this.#server} answered STARTTLS with ` +
           `${formatReply(reply)}, and secure is StartTls: the session was closed before ` +

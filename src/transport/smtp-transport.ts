@@ -178,9 +178,12 @@ export class SmtpTransport extends EventEmitter {
     return this.#closed || this.#failure !== undefined;
   }
 
-  /** True when a reply (or part of one) has arrived that no one has read yet. */
+  /**
+   * True when a reply (or part of one) has arrived that no one has read yet, including octets
+   * the socket holds that have not reached the parser (right after a TLS handshake).
+   */
   get hasUnreadReplies(): boolean {
-    return this.#replies.length > 0 || this.#parser.pending;
+    return this.#replies.length > 0 || this.#parser.pending || this.#socket.readableLength > 0;
   }
 
   /**
