@@ -332,9 +332,11 @@ for (const mode of STARTTLS_MODES) {
 const CODES = [211, 214, 220, 221, 235, 250, 251, 252, 334, 354, 421, 450, 451, 452, 454, 500,
   501, 502, 503, 504, 521, 530, 535, 550, 554, 555];
 
+type ErrorClass = abstract new (...args: never[]) => SmtpError;
+
 /** The class of outcome the client's contract promises for `code` in answer to `command`. */
 function expectedFor(command: 'greeting' | 'EHLO' | 'HELO', code: number):
-  'ok' | 'helo' | typeof SmtpError {
+  'ok' | 'helo' | ErrorClass {
   if (code === 421) return SmtpConnectionError;
   if (command === 'greeting') {
     if (code === 220) return 'ok';
