@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import {
@@ -62,7 +64,8 @@ test('delivers a message from a raw SMTP session to the Maildir', { skip: rigSki
   async () => {
     const info = rig();
     assert.ok(info);
-    await clearMail();
+    // Other test files deliver to bob@rig.test at the same time: everything below is
+    // found by its unique token, and nothing of theirs is deleted.
     const token = randomUUID();
     // Headers and body as the client writes them, with LF; sent with CRLF and dot-stuffed
     // (RFC 5321 §4.5.2), so the line ".leading dot" goes over the wire as "..leading dot".
@@ -90,11 +93,41 @@ test('delivers a message from a raw SMTP session to the Maildir', { skip: rigSki
     const head = delivered.toString('utf8');
     assert.match(head, /^Return-Path: <alice@rig\.test>\nX-Original-To: bob@rig\.test\n/);
     assert.match(head, /\nReceived: from client\.rig\.test \(unknown \[127\.0\.0\.1\]\)\n/);
-    assert.equal((await listDeliveries('Bob@Rig.Test')).length, 1);
-
-    await clearMail();
-    assert.deepEqual(await listDeliveries('bob@rig.test'), []);
+    const files = await listDeliveries('Bob@Rig.Test');
+    const ours = [];
+    for (const file of files) {
+      if ((await readFile(file)).includes(token)) ours.push(file);
+    }
+    assert.equal(ours.length, 1, 'one file for the one message');
+    assert.match(ours[0]!, /\/mail\/bob@rig\.test\/new\/\d+\.\d+\.P\d+\.mail-rig$/);
+    const log = await readFile(join(info.dir, 'mail', 'deliveries.log'), 'utf8');
+    assert.ok(log.includes(`\talice@rig.test\tbob@rig.test\t${ours[0]}\n`), 'logged');
   });
+
+test('clearMail(recipient) empties that Maildir and keeps its tree', { skip: rigSkipReason }, async () => {
+  const info = rig();
+  assert.ok(info);
+  const token = randomUUID();
+  const recipient = `Rig-Smoke-${token}@Rig.Test`;
+  const socket = connect({ host: info.connectHost, port: info.ports.plain });
+  const reader = new ReplyReader(socket);
+  try {
+    assert.equal(await reader.code(), 220);
+    await command(socket, reader, 'HELO client.rig.test', 250);
+    await command(socket, reader, 'MAIL FROM:<alice@rig.test>', 250);
+    await command(socket, reader, `RCPT TO:<${recipient}>`, 250);
+    await command(socket, reader, 'DATA', 354);
+    await command(socket, reader, `Subject: ${token}\r\n\r\nbody\r\n.`, 250);
+    await command(socket, reader, 'QUIT', 221);
+  } finally {
+    socket.destroy();
+  }
+  await waitForDelivery(recipient, token);
+  assert.equal((await listDeliveries(recipient)).length, 1);
+  await clearMail(recipient);
+  assert.deepEqual(await listDeliveries(recipient), []);
+  assert.ok(existsSync(join(info.dir, 'mail', mailboxName(recipient), 'new')), 'tree kept');
+});
 
 test('kinit gets a ticket for alice into a ccache of its own', { skip: rigSkipReason },
   async () => {

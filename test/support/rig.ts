@@ -269,16 +269,24 @@ export function clientPart(delivered: Buffer): Buffer {
 
 /**
  * Empties the delivered mail: removes every message file under `$RIG_DIR/mail/<recipient>/`
- * (new, cur, tmp) and truncates deliveries.log, keeping the directories.
+ * (new, cur, tmp) and truncates deliveries.log, keeping the directories. With `recipient`,
+ * empties only that recipient's Maildir and leaves deliveries.log alone.
+ *
+ * Test files run in parallel processes: emptying everything can delete a message another
+ * file is waiting for. Prefer unique tokens (`waitForDelivery`) or a recipient of your own.
  */
-export async function clearMail(): Promise<void> {
+export async function clearMail(recipient?: string): Promise<void> {
   const mailDir = join(rigDir, 'mail');
   let entries: string[];
-  try {
-    entries = await readdir(mailDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+  if (recipient !== undefined) {
+    entries = [mailboxName(recipient)];
+  } else {
+    try {
+      entries = await readdir(mailDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
   }
   for (const entry of entries) {
     if (entry === 'deliveries.log') {
