@@ -7,6 +7,9 @@
  * the security-layer negotiation of RFC 4752 §3.1: the server's wrapped 4 octets are
  * unwrapped, and the client answers with wrap([0x01 = no security layer, 0, 0, 0] +
  * authorization id), the authorization id being empty (the ticket's own principal).
+ *
+ * TODO(auth): the integrity and confidentiality layers of RFC 4752 are not implemented
+ * (TLS does that job); a server that offers no "no security layer" option is refused.
  */
 import { SmtpAuthenticationError } from '../../errors.js';
 import type { SaslMechanism } from '../mechanism.js';
