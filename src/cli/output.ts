@@ -3,7 +3,17 @@
  * no stack trace unless `--debug`, never a secret; exit codes set in one place.
  */
 import type { Command } from 'commander';
-import { ConfigurationError, SmtpError } from '../errors.js';
+import { formatReply } from '../protocol/reply.js';
+import {
+  ConfigurationError,
+  SmtpAuthenticationError,
+  SmtpConnectionError,
+  SmtpError,
+  SmtpRecipientsError,
+  SmtpTimeoutError,
+  SmtpTlsError,
+  SmtpUnknownOutcomeError,
+} from '../errors.js';
 
 /** Exit codes of every command. */
 export const EXIT = {
@@ -51,7 +61,10 @@ export function describeError(error: unknown, useFlags = false): string {
       : error.message;
     return `${field}: ${text}`;
   }
-  if (error instanceof SmtpError || error instanceof UsageError) {
+  if (error instanceof SmtpError) {
+    return `${error.message} ${fixFor(error)}`.trim();
+  }
+  if (error instanceof UsageError) {
     return error.message;
   }
   if (error instanceof Error) {
@@ -59,6 +72,32 @@ export function describeError(error: unknown, useFlags = false): string {
     return code ? `${error.message} (${code})` : error.message;
   }
   return String(error);
+}
+
+/** What to do about an SMTP failure, in one sentence (the message says what happened). */
+function fixFor(error: SmtpError): string {
+  if (error instanceof SmtpRecipientsError) {
+    const refused = error.recipients
+      .filter((r) => r.status === 'rejected')
+      .map((r) => `${r.recipient} (${r.reply ? formatReply(r.reply) : 'no reply'})`);
+    return refused.length > 0 ? `Refused: ${refused.join('; ')}.` : '';
+  }
+  if (error instanceof SmtpUnknownOutcomeError) {
+    return 'Check whether it arrived before sending again: a retry could deliver it twice.';
+  }
+  if (error instanceof SmtpAuthenticationError) {
+    return 'Check UserName and Password (or AuthMechanisms) in the connection string.';
+  }
+  if (error instanceof SmtpTlsError) {
+    return 'Check CaFile or the server certificate, and EnableSsl/SecureSocketOptions.';
+  }
+  if (error instanceof SmtpTimeoutError) {
+    return 'Check that the server is reachable, or raise Timeout (seconds).';
+  }
+  if (error instanceof SmtpConnectionError) {
+    return 'Check SmtpServer and Port, and that the server is running.';
+  }
+  return '';
 }
 
 /** Prints the error to stderr (with the stack and transcript when `debug`). */
