@@ -17,6 +17,7 @@ import {
   mailboxName,
   rig,
   rigSkipReason,
+  type RigInfo,
   waitForDelivery,
 } from '../support/rig.js';
 
@@ -60,6 +61,26 @@ async function command(socket: Socket, reader: ReplyReader, line: string, expect
   assert.equal(await reader.code(), expected, `reply to ${line}`);
 }
 
+/**
+ * One SMTP session on the rig's plain port: EHLO, MAIL, one RCPT, DATA with `wire` (CRLF line
+ * ends, already dot-stuffed), QUIT; asserts every reply code.
+ */
+async function sendRaw(info: RigInfo, recipient: string, wire: string): Promise<void> {
+  const socket = connect({ host: info.connectHost, port: info.ports.plain });
+  const reader = new ReplyReader(socket);
+  try {
+    assert.equal(await reader.code(), 220);
+    await command(socket, reader, 'EHLO client.rig.test', 250);
+    await command(socket, reader, 'MAIL FROM:<alice@rig.test>', 250);
+    await command(socket, reader, `RCPT TO:<${recipient}>`, 250);
+    await command(socket, reader, 'DATA', 354);
+    await command(socket, reader, `${wire}.`, 250);
+    await command(socket, reader, 'QUIT', 221);
+  } finally {
+    socket.destroy();
+  }
+}
+
 test('delivers a message from a raw SMTP session to the Maildir', { skip: rigSkipReason },
   async () => {
     const info = rig();
@@ -72,30 +93,16 @@ test('delivers a message from a raw SMTP session to the Maildir', { skip: rigSki
     const message =
       `From: alice@rig.test\nTo: bob@rig.test\nSubject: rig smoke ${token}\n\n` +
       'first line\n.leading dot\nlast line\n';
-    const wire = message.replace(/\n/g, '\r\n').replace(/^\./gm, '..');
-
-    const socket = connect({ host: info.connectHost, port: info.ports.plain });
-    const reader = new ReplyReader(socket);
-    try {
-      assert.equal(await reader.code(), 220);
-      await command(socket, reader, 'EHLO client.rig.test', 250);
-      await command(socket, reader, 'MAIL FROM:<alice@rig.test>', 250);
-      await command(socket, reader, 'RCPT TO:<bob@rig.test>', 250);
-      await command(socket, reader, 'DATA', 354);
-      await command(socket, reader, `${wire}.`, 250);
-      await command(socket, reader, 'QUIT', 221);
-    } finally {
-      socket.destroy();
-    }
+    await sendRaw(info, 'bob@rig.test', message.replace(/\n/g, '\r\n').replace(/^\./gm, '..'));
 
     const delivered = await waitForDelivery('bob@rig.test', token);
     assert.equal(clientPart(delivered).toString('utf8'), message);
     const head = delivered.toString('utf8');
     assert.match(head, /^Return-Path: <alice@rig\.test>\nX-Original-To: bob@rig\.test\n/);
     assert.match(head, /\nReceived: from client\.rig\.test \(unknown \[127\.0\.0\.1\]\)\n/);
-    const files = await listDeliveries('Bob@Rig.Test');
+
     const ours = [];
-    for (const file of files) {
+    for (const file of await listDeliveries('Bob@Rig.Test')) {
       if ((await readFile(file)).includes(token)) ours.push(file);
     }
     assert.equal(ours.length, 1, 'one file for the one message');
@@ -104,30 +111,20 @@ test('delivers a message from a raw SMTP session to the Maildir', { skip: rigSki
     assert.ok(log.includes(`\talice@rig.test\tbob@rig.test\t${ours[0]}\n`), 'logged');
   });
 
-test('clearMail(recipient) empties that Maildir and keeps its tree', { skip: rigSkipReason }, async () => {
-  const info = rig();
-  assert.ok(info);
-  const token = randomUUID();
-  const recipient = `Rig-Smoke-${token}@Rig.Test`;
-  const socket = connect({ host: info.connectHost, port: info.ports.plain });
-  const reader = new ReplyReader(socket);
-  try {
-    assert.equal(await reader.code(), 220);
-    await command(socket, reader, 'HELO client.rig.test', 250);
-    await command(socket, reader, 'MAIL FROM:<alice@rig.test>', 250);
-    await command(socket, reader, `RCPT TO:<${recipient}>`, 250);
-    await command(socket, reader, 'DATA', 354);
-    await command(socket, reader, `Subject: ${token}\r\n\r\nbody\r\n.`, 250);
-    await command(socket, reader, 'QUIT', 221);
-  } finally {
-    socket.destroy();
-  }
-  await waitForDelivery(recipient, token);
-  assert.equal((await listDeliveries(recipient)).length, 1);
-  await clearMail(recipient);
-  assert.deepEqual(await listDeliveries(recipient), []);
-  assert.ok(existsSync(join(info.dir, 'mail', mailboxName(recipient), 'new')), 'tree kept');
-});
+test('clearMail(recipient) empties that Maildir and keeps its tree', { skip: rigSkipReason },
+  async () => {
+    const info = rig();
+    assert.ok(info);
+    const token = randomUUID();
+    const recipient = `Rig-Smoke-${token}@Rig.Test`;
+    await sendRaw(info, recipient, `Subject: ${token}\r\n\r\nbody\r\n`);
+    await waitForDelivery(recipient, token);
+    assert.equal((await listDeliveries(recipient)).length, 1);
+
+    await clearMail(recipient);
+    assert.deepEqual(await listDeliveries(recipient), []);
+    assert.ok(existsSync(join(info.dir, 'mail', mailboxName(recipient), 'new')), 'tree kept');
+  });
 
 test('kinit gets a ticket for alice into a ccache of its own', { skip: rigSkipReason },
   async () => {
