@@ -43,11 +43,12 @@ export function escapeXml(text: string): string {
     .replace(/"/g, '&quot;');
 }
 
-/** Formats a value with three significant digits and a k/M suffix. */
+/** Formats a value with three significant digits (whole numbers from 100), k/M above 10,000. */
 export function formatValue(value: number): string {
   const abs = Math.abs(value);
   if (abs >= 1e6) return `${(value / 1e6).toPrecision(3)}M`;
   if (abs >= 1e4) return `${(value / 1e3).toPrecision(3)}k`;
+  if (abs >= 100) return String(Math.round(value));
   return value.toPrecision(3);
 }
 

@@ -6,7 +6,7 @@
  *   node --import tsx bench/profile.ts <smtpcm|smtpcm-raw|nodemailer> [workload] [count]
  *
  * Default workload small-2kb, count 5000. The profile covers the whole process (module loading
- * included), unlike the benchmark's CPU figure; compare shares, not totals.
+ * included, idle time left out), unlike the benchmark's CPU figure; compare shares, not totals.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,12 +32,16 @@ interface CpuProfile {
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** Self time in milliseconds per key, from a V8 CPU profile. */
-export function selfTime(profile: CpuProfile, key: (node: ProfileNode) => string): Map<string, number> {
+export function selfTime(
+  profile: CpuProfile,
+  key: (node: ProfileNode) => string,
+): Map<string, number> {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, number>();
   profile.samples.forEach((id, index) => {
     const node = byId.get(id);
-    if (node === undefined) return;
+    // Idle is waiting for the server, not CPU.
+    if (node === undefined || node.callFrame.functionName === '(idle)') return;
     const name = key(node);
     totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000);
   });
@@ -55,7 +59,8 @@ function print(title: string, totals: Map<string, number>, limit: number): void 
   const all = [...totals.values()].reduce((a, b) => a + b, 0);
   process.stdout.write(`\n${title} (total ${all.toFixed(0)} ms)\n`);
   for (const [name, ms] of [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit)) {
-    process.stdout.write(`${((ms / all) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${name}\n`);
+    const share = `${((ms / all) * 100).toFixed(1).padStart(5)}%`;
+    process.stdout.write(`${share}  ${ms.toFixed(0).padStart(6)} ms  ${name}\n`);
   }
 }
 
@@ -93,8 +98,11 @@ async function main(): Promise<void> {
     print('Self time by file', selfTime(profile, (n) => shortUrl(n.callFrame.url)), 25);
     print(
       'Self time by function',
-      selfTime(profile, (n) =>
-        `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`),
+      selfTime(profile, (n) => {
+        const frame = n.callFrame;
+        const name = frame.functionName || '(anonymous)';
+        return `${name} ${shortUrl(frame.url)}:${frame.lineNumber + 1}`;
+      }),
       30,
     );
   } finally {

@@ -235,7 +235,9 @@ export function latencyRoundTrips(
 function scenarioTitle(outcome: ScenarioOutcome): string {
   const { scenario } = outcome;
   const server =
-    scenario.sink === 'postfix' ? 'Postfix smtpd (CHUNKING)' : 'smtp-sink (PIPELINING, no CHUNKING)';
+    scenario.sink === 'postfix'
+      ? 'Postfix smtpd (CHUNKING)'
+      : 'smtp-sink (PIPELINING, no CHUNKING)';
   const rtt = scenario.rttMs === 0 ? 'loopback' : `${scenario.rttMs} ms RTT`;
   return `${WORKLOADS[scenario.workload].title}, ${rtt}, ${server}`;
 }
@@ -288,14 +290,20 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
   }
   lines.push('## Machine', '');
   lines.push(
-    `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
-    `- Node ${machine.node}, ${machine.python}, Postfix ${machine.postfix}, Linux ${machine.kernel}`,
+    `- CPU: ${machine.cpuModel}, ${machine.cores} cores; ` +
+      `memory ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+    `- Node ${machine.node}, ${machine.python}, Postfix ${machine.postfix}, ` +
+      `Linux ${machine.kernel}`,
     `- Date: ${machine.date}; whole run ${config.elapsedSeconds.toFixed(0)} s; 1-minute load ` +
       `average ${machine.loadAverageStart.toFixed(2)} at the start, ` +
       `${machine.loadAverageEnd.toFixed(2)} at the end`,
     `- Repetitions per client: ${config.repetitions} (clients alternate, order rotated each ` +
       'repetition); figures are median (min–max).',
-    `- smtpcm: ${config.smtpcmAvailable ? `measured, transaction window ${config.smtpcmWindow}` : 'not available yet (engine files missing): peers only'}`,
+    `- smtpcm: ${
+      config.smtpcmAvailable
+        ? `measured, transaction window ${config.smtpcmWindow}`
+        : 'not available yet (engine files missing): peers only'
+    }`,
     `- Composition: ${config.composition}`,
     `- Round trips: ${config.rttMethod}`,
     '',
@@ -343,13 +351,13 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
       const peerFigures = outcome.clients.find((x) => x.client === peer)?.figures;
       const label =
         CLIENT_TITLES[c.client] + (failures.length > 0 ? ` (${failures.length} failed)` : '');
+      const f = c.figures;
+      const rateRatio = ratioOfMedians(f.messagesPerSecond, peerFigures?.messagesPerSecond);
+      const cpuRatio = ratioOfMedians(f.cpuSecondsPerMessage, peerFigures?.cpuSecondsPerMessage);
       lines.push(
-        `| ${label} | ${cell(c.figures.messagesPerSecond)} | ` +
-          `${cell(c.figures.bytesPerSecond, 1 / MIB)} | ` +
-          `${cell(c.figures.cpuSecondsPerMessage, 1e6)} | ${cell(c.figures.peakRssBytes, 1 / MIB)} | ` +
-          `${cell(c.figures.turnsPerMessage)} | ` +
-          `${ratioCell(ratioOfMedians(c.figures.messagesPerSecond, peerFigures?.messagesPerSecond))} | ` +
-          `${ratioCell(ratioOfMedians(c.figures.cpuSecondsPerMessage, peerFigures?.cpuSecondsPerMessage))} |`,
+        `| ${label} | ${cell(f.messagesPerSecond)} | ${cell(f.bytesPerSecond, 1 / MIB)} | ` +
+          `${cell(f.cpuSecondsPerMessage, 1e6)} | ${cell(f.peakRssBytes, 1 / MIB)} | ` +
+          `${cell(f.turnsPerMessage)} | ${ratioCell(rateRatio)} | ${ratioCell(cpuRatio)} |`,
       );
     }
     const errors = outcome.clients.flatMap((c) =>

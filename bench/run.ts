@@ -13,6 +13,8 @@
  *   --window <n>           smtpcm's transactions in flight on one connection, default 8;
  *                          falls back to 1 when the engine refuses concurrent sends
  *                          [SMTPCM_BENCH_WINDOW]
+ *   --report               measure nothing: rewrite RESULTS.md and throughput.svg from
+ *                          bench/results/latest.json (after editing bench/analysis.md)
  * Not part of `npm test`; nothing here is asserted, targets are reported.
  */
 import { spawnSync } from 'node:child_process';
@@ -58,6 +60,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHILD_TIMEOUT_MS = 180_000;
 
 interface Options {
+  report: boolean;
   quick: boolean;
   only: WorkloadName[];
   reps: number;
@@ -66,6 +69,7 @@ interface Options {
 
 function parseOptions(argv: string[]): Options {
   let quick = process.env.BENCH_QUICK === '1';
+  let report = false;
   const only: string[] = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   let reps: number | undefined =
     process.env.BENCH_REPS === undefined ? undefined : Number(process.env.BENCH_REPS);
@@ -79,11 +83,16 @@ function parseOptions(argv: string[]): Options {
       return next;
     };
     if (arg === '--quick') quick = true;
+    else if (arg === '--report') report = true;
     else if (arg === '--only') only.push(...value().split(','));
     else if (arg.startsWith('--only=')) only.push(...arg.slice(7).split(','));
     else if (arg === '--reps') reps = Number(value());
     else if (arg === '--window') window = Number(value());
-    else throw new Error(`Unknown option ${arg}. Options: --quick, --only, --reps, --window.`);
+    else {
+      throw new Error(
+        `Unknown option ${arg}. Options: --quick, --only, --reps, --window, --report.`,
+      );
+    }
   }
   for (const name of only) {
     if (!(WORKLOAD_NAMES as readonly string[]).includes(name)) {
@@ -95,7 +104,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(window) || window < 1) {
     throw new Error('--window needs a positive integer.');
   }
-  return { quick, only: only as WorkloadName[], reps, window };
+  return { report, quick, only: only as WorkloadName[], reps, window };
 }
 
 function log(line: string): void {
@@ -103,7 +112,9 @@ function log(line: string): void {
 }
 
 function smtpcmFilesPresent(client: ClientId): boolean {
-  const file = isPool(client) ? 'src/connection/connection-manager.ts' : 'src/client/smtp-client.ts';
+  const file = isPool(client)
+    ? 'src/connection/connection-manager.ts'
+    : 'src/client/smtp-client.ts';
   return existsSync(join(root, file));
 }
 
@@ -133,6 +144,14 @@ function versionOf(command: string, args: string[]): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.report) {
+    const saved = JSON.parse(
+      readFileSync(join(root, 'bench/results/latest.json'), 'utf8'),
+    ) as BenchResults;
+    saved.targets = targetsOf(saved.scenarios);
+    await writeOutputs(saved);
+    return;
+  }
   const started = performance.now();
   const loadAverageStart = loadavg()[0];
   const scenarios = buildScenarios({ quick: options.quick, only: options.only });
@@ -373,7 +392,10 @@ async function writeOutputs(results: BenchResults, kind?: string): Promise<void>
   const analysisPath = join(root, 'bench/analysis.md');
   const analysis = existsSync(analysisPath) ? readFileSync(analysisPath, 'utf8') : '';
   const json = `${JSON.stringify(results, null, 2)}\n`;
-  const svg = renderChart('smtpcm benchmark: throughput (median; line: min–max)', chartPanels(results.scenarios));
+  const svg = renderChart(
+    'smtpcm benchmark: throughput (median; line: min–max)',
+    chartPanels(results.scenarios),
+  );
   const markdown = renderMarkdown(results, analysis);
   if (kind === undefined) {
     await writeFile(join(dir, 'latest.json'), json);

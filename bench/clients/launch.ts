@@ -108,7 +108,8 @@ export async function launchClient(spec: LaunchSpec): Promise<ClientResult> {
 
 function resultOf(output: ChildOutput): ClientResult {
   if (output.code !== 0) {
-    throw new Error(`exit ${output.code}: ${output.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const reason = output.stderr.trim().split('\n').slice(-3).join(' | ');
+    throw new Error(`exit ${output.code}: ${reason}`);
   }
   return parseClientResult(output.stdout);
 }

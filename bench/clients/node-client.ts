@@ -240,7 +240,8 @@ async function runSmtpcm(
       `SmtpServer=${spec.host};UseWindowsAuthentication=False;EnableSsl=False;` +
       `Port=${spec.port};MaxConnections=${spec.connections};`,
   });
-  const outcome = await drive(spec.count, spec.connections * Math.max(2, spec.window), async (i) => {
+  const inFlight = spec.connections * Math.max(2, spec.window);
+  const outcome = await drive(spec.count, inFlight, async (i) => {
     const message = await compose(define(i));
     const result = await manager.send(envelope(i), message);
     bytes += result.size;
