@@ -672,8 +672,18 @@ EOF
   print_env
 }
 
+# Paths go unquoted into main.cf, master.cf and dovecot.conf, and a Unix socket path is at
+# most 107 bytes.
+check_rig_dir() {
+  [[ $RIG_DIR == /* && $RIG_DIR != *[[:space:],\$\"\'=]* ]] ||
+    die "RIG_DIR must be an absolute path without spaces, commas, quotes, '=' or '\$': $RIG_DIR"
+  local socket=$POSTFIX_QUEUE/private/auth
+  ((${#socket} < 100)) || die "RIG_DIR is too long for Dovecot's socket path: $socket"
+}
+
 cmd_start() {
   need_root
+  check_rig_dir
   take_lock
   local started=$SECONDS running
   running=$(running_count)
