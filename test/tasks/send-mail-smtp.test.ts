@@ -161,6 +161,18 @@ describe('SendMailTask over STARTTLS and AUTH (smtp-server)', () => {
     assert.deepEqual(received.map((m) => m.to), [['a@example.com']]);
   });
 
+  it('sends to a UTF-8 local part (SMTPUTF8, RFC 6531) and an IDN domain (A-label)', async () => {
+    received.length = 0;
+    const utf8 = task({ toLine: 'Jörg <jörg@example.com>; info@bücher.example' });
+    const result = await utf8.execute();
+    assert.deepEqual(result.accepted, ['jörg@example.com', 'info@xn--bcher-kva.example']);
+    // smtp-server turns A-labels back into Unicode in what it reports.
+    assert.deepEqual(received[0]!.to, ['jörg@example.com', 'info@bücher.example']);
+    const parsed = await simpleParser(received[0]!.raw);
+    const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
+    assert.equal(to?.value[0]?.address, 'jörg@example.com');
+  });
+
   it('sends HTML with a text alternative and an inline image', async () => {
     received.length = 0;
     await task({
