@@ -101,7 +101,9 @@ async function probeGreeting(): Promise<string | undefined> {
     let received = '';
     const finish = (problem: string | undefined): void => {
       clearTimeout(timer);
-      socket.destroy();
+      // A polite QUIT after a greeting; Postfix then logs no "lost connection".
+      if (problem === undefined) socket.end('QUIT\r\n');
+      else socket.destroy();
       resolve(problem);
     };
     const timer = setTimeout(
