@@ -1,8 +1,8 @@
 #!/bin/bash
 # The smtpcm mail-server test rig: Postfix + Dovecot SASL + Cyrus SASL + an MIT Kerberos KDC,
 # all on loopback, all state under $RIG_DIR (default ${TMPDIR:-/tmp}/mail-rig). docs/rig.md
-# describes ports, users and where mail lands; /work/shared/RIG-NOTES.md holds the facts
-# behind every setting.
+# describes ports, users and where mail lands; RIG-NOTES.md in ../shared (beside the
+# repository) holds the facts behind every setting.
 #
 #   rig.sh start     install missing Debian packages, configure, start (idempotent)
 #   rig.sh stop      stop the daemons this rig started (by pid file)
@@ -12,8 +12,8 @@
 #   rig.sh install   only install the missing Debian packages
 #
 # Environment: RIG_DIR; RIG_NO_HOSTS=1 (no hosts-file entry: use "localhost" as server name);
-# RIG_DEBUG=1 (Dovecot auth_debug); RIG_PORT_<NAME> to move a port (see the port map below;
-# test/support/rig.ts assumes the defaults). Needs root and Debian 12.
+# RIG_DEBUG=1 (Dovecot auth_debug); RIG_PORT_<NAME> to move a port (the PORT_* defaults
+# below; test/support/rig.ts assumes them). Needs root and Debian 12.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -119,6 +119,8 @@ install_packages() {
     printf '#!/bin/sh\n# added by the smtpcm rig for one apt-get run\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     added_policy=1
+    # Removed even if apt-get is interrupted.
+    trap "rm -f $policy" EXIT
   fi
   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
   local status=0
@@ -127,7 +129,10 @@ install_packages() {
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         "${missing[@]}"
   } || status=$?
-  [[ -z $added_policy ]] || rm -f "$policy"
+  if [[ -n $added_policy ]]; then
+    rm -f "$policy"
+    trap - EXIT
+  fi
   ((status == 0)) || die "apt-get failed ($status) installing ${missing[*]}"
 }
 
