@@ -169,7 +169,10 @@ stop_pids() {
     pids+=("$pid")
     names+=("${entry##*:} ($pid)")
   done
-  ((${#pids[@]} > 0)) || return 0
+  if ((${#pids[@]} == 0)); then
+    say "not running ($RIG_DIR)"
+    return 0
+  fi
   for ((i = 0; i < 100; i++)); do
     any_alive "${pids[@]}" || break
     sleep 0.1
