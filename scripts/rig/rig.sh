@@ -723,6 +723,10 @@ cmd_start() {
 
 cmd_stop() {
   need_root
+  if [[ ! -d $RIG_DIR ]]; then
+    say "not running ($RIG_DIR does not exist)"
+    return 0
+  fi
   take_lock
   stop_pids "$PID_POSTFIX:master" "$PID_DOVECOT:dovecot" "$PID_KDC:krb5kdc"
 }
