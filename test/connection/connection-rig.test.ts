@@ -10,7 +10,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
-import { listDeliveries, rig, rigSkipReason } from '../support/rig.js';
+import { kdestroy, kinit, listDeliveries, rig, rigSkipReason } from '../support/rig.js';
 
 const PASSWORD_VARIABLE = 'SMTPCM_RIG_ALICE_PASSWORD';
 
@@ -127,6 +127,36 @@ describe('SmtpConnectionManager against the Postfix rig', { skip: rigSkipReason 
     await assert.rejects(manager.send({ from: 'alice@rig.test', to: ['bob@rig.test'] },
       'Subject: never\r\n\r\nnever\r\n'), { code: 'ETLS' });
     await manager.close();
+  });
+
+  test('UseWindowsAuthentication=True: GSSAPI with a Kerberos ticket, NTLM without', async () => {
+    const r = rig()!;
+    const ssis = `SmtpServer=${r.hostName};UseWindowsAuthentication=True;EnableSsl=True;` +
+      `Port=${r.ports.exchange};CaFile=${r.dir}/tls/ca.pem;`;
+    const saved = { KRB5_CONFIG: process.env.KRB5_CONFIG, KRB5CCNAME: process.env.KRB5CCNAME };
+    const tickets = await kinit('alice');
+    try {
+      Object.assign(process.env, tickets);
+      const kerberos = await new SmtpConnectionManager({ connectionString: ssis })
+        .testConnection();
+      assert.equal(kerberos.success, true, JSON.stringify(kerberos.error));
+      assert.equal(kerberos.mechanism, 'GSSAPI');
+
+      await kdestroy(tickets);
+      const ntlm = await new SmtpConnectionManager({
+        connectionString: `${ssis}${credentials()}Domain=RIG;`,
+      }).testConnection();
+      assert.equal(ntlm.success, true, JSON.stringify(ntlm.error));
+      assert.equal(ntlm.mechanism, 'NTLM');
+      assert.ok(ntlm.transcript.every((l) => !/^C: AUTH (PLAIN|LOGIN)/.test(l)),
+        'Windows authentication never uses PLAIN or LOGIN');
+    } finally {
+      await kdestroy(tickets);
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   test('1,000 messages through a pool of 4, sessions cut mid-run: all delivered', async () => {
