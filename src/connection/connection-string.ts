@@ -628,8 +628,13 @@ export function parseConnectionString(
       const spec = KEYS_BY_LOWER.get(pair.key.toLowerCase());
       if (!spec) {
         const nearest = suggestKeys(pair.key);
+        // A misspelt Password or AccessToken holds a secret: its value is never shown.
+        const secretLike = nearest.some((key) => key === 'Password' || key === 'AccessToken')
+          || /pa?s*w(o?r)?d|pass|token|secret|cred/i.test(pair.key);
+        const value = secretLike ? 'not shown: it may be a secret'
+          : `value ${shown(pair.value ?? '')}`;
         throw new ConfigurationError(pair.key,
-          `is not a key of an SMTP connection string (value ${shown(pair.value ?? '')}).`,
+          `is not a key of an SMTP connection string (${value}).`,
           (nearest.length > 0 ? `Did you mean ${nearest.join(' or ')}? ` : '') +
           `The keys are: ${CONNECTION_STRING_KEYS.join(', ')}.`);
       }

@@ -73,7 +73,12 @@ function toReadable(message: MessageSource): Readable {
   return message;
 }
 
-/** The envelope headers System.Net.Mail writes at the top of a pickup file. */
+/**
+ * The envelope headers System.Net.Mail writes at the top of a pickup file.
+ * TODO(pickup): System.Net.Mail leaves out X-Sender when the message already has one; this
+ * writes it from the envelope whatever the message holds (reading the header block of a stream
+ * first would be needed).
+ */
 export function envelopeHeaders(envelope: Envelope, recipients: string[]): string {
   checkHeaderValue('from', envelope.from);
   let headers = envelope.from === '' ? '' : `X-Sender: ${envelope.from}\r\n`;
