@@ -40,12 +40,7 @@ import {
 import { silentLogger, type Logger } from '../log.js';
 import { noCapabilities, parseCapabilities, type Capabilities } from '../protocol/capabilities.js';
 import * as commands from '../protocol/commands.js';
-import {
-  BdatChunker,
-  DataEncoder,
-  LineEndingNormaliser,
-  type BdatChunk,
-} from '../protocol/data-encoder.js';
+import { LineEndingNormaliser, type BdatChunk } from '../protocol/data-encoder.js';
 import { ReplyCode } from '../protocol/reply-codes.js';
 import { formatReply, isPositiveCompletion, type SmtpReply } from '../protocol/reply.js';
 import { SmtpTransport } from '../transport/smtp-transport.js';
@@ -804,13 +799,21 @@ export class SmtpClient extends EventEmitter {
       }
       tx.bytesOut = wire.length;
     } else {
-      const encoder = new DataEncoder({ terminate: false, rejectEightBit: tx.rejectEightBit });
-      await this.#pump(tx, encoder, async (chunk: Buffer) => {
-        await transport.write(chunk, 'data-block', blockMs);
+      // One reused buffer: each piece is encoded into it and written before the next, so
+      // a message of any size allocates nothing per chunk (peak memory stays flat).
+      const normaliser = new LineEndingNormaliser({ dotStuff: true,
+        rejectEightBit: tx.rejectEightBit });
+      const scratch = Buffer.allocUnsafe(2 * WRITE_SLICE + 2);
+      let total = 0;
+      await this.#pump(tx, async (piece) => {
+        const n = normaliser.encodeInto(piece, scratch, 0);
+        total += n;
+        if (n > 0) await transport.writeFlushed(scratch.subarray(0, n), 'data-block', blockMs);
       });
+      const tail = Buffer.concat([normaliser.finish(), terminator]);
       tx.handedOver = true;
-      await transport.write(terminator, 'data-block', blockMs);
-      tx.bytesOut = encoder.bytesOut + terminator.length;
+      await transport.write(tail, 'data-block', blockMs);
+      tx.bytesOut = total + tail.length;
     }
     this.#transcript.note(`${tx.bytesOut} octets of message data`);
     this.#transcript.client('.');
@@ -820,10 +823,10 @@ export class SmtpClient extends EventEmitter {
   async #writeBdat(transport: SmtpTransport, tx: Transaction): Promise<void> {
     let pendingReads = 0;
     let firstError: SmtpCommandError | undefined;
-    const sendChunk = async (chunk: BdatChunk): Promise<void> => {
+    const sendChunk = async (chunk: BdatChunk, reused = false): Promise<void> => {
       const line = commands.bdat(chunk.data.length, chunk.last);
       if (chunk.last) tx.handedOver = true;
-      await transport.writeLines([line], 'bdat', this.#timeouts.dataBlock, chunk.data);
+      await transport.writeLines([line], 'bdat', this.#timeouts.dataBlock, chunk.data, reused);
       tx.bytesOut += chunk.data.length;
       if (chunk.last) return;
       if (tx.pipelining) {
@@ -845,9 +848,28 @@ export class SmtpClient extends EventEmitter {
           offset = end;
         } while (offset < body.length);
       } else {
-        const chunker = new BdatChunker({ chunkSize: BDAT_CHUNK_SIZE,
+        // Encoded into one reused buffer; a full buffer goes as `BDAT n`, what is left at
+        // the end as `BDAT n LAST` (possibly `BDAT 0 LAST`, RFC 3030 allows it).
+        const normaliser = new LineEndingNormaliser({ dotStuff: false,
           rejectEightBit: tx.rejectEightBit });
-        await this.#pump(tx, chunker, sendChunk);
+        const scratch = Buffer.allocUnsafe(BDAT_CHUNK_SIZE);
+        let used = 0;
+        await this.#pump(tx, async (piece) => {
+          let offset = 0;
+          while (offset < piece.length) {
+            const room = Math.floor((scratch.length - used - 2) / 2);
+            if (room < WRITE_SLICE / 4) {
+              await sendChunk({ data: scratch.subarray(0, used), last: false }, true);
+              used = 0;
+              continue;
+            }
+            const end = Math.min(offset + room, piece.length);
+            used = normaliser.encodeInto(piece.subarray(offset, end), scratch, used);
+            offset = end;
+          }
+        });
+        used = normaliser.finish().copy(scratch, used) + used;
+        await sendChunk({ data: scratch.subarray(0, used), last: true }, true);
       }
     } catch (error) {
       if (!(error instanceof SmtpCommandError)) throw error;
@@ -870,31 +892,31 @@ export class SmtpClient extends EventEmitter {
     }
   }
 
-  /** Streams the message through `transform`, handing each output chunk to `sink`. */
-  async #pump<T>(tx: Transaction, transform: DataEncoder | BdatChunker,
-    sink: (chunk: T) => Promise<void>): Promise<void> {
+  /**
+   * Reads the message stream and hands it to `sink` in pieces of at most `WRITE_SLICE`
+   * octets, one at a time (the next read waits for the sink: back-pressure). A failing
+   * stream destroys the connection's transaction with `SmtpConnectionError` (nothing was
+   * delivered: the end of data was not sent).
+   */
+  async #pump(tx: Transaction, sink: (piece: Buffer) => Promise<void>): Promise<void> {
     const source = tx.openStream!();
     if (!(source instanceof Readable)) {
       throw new ConfigurationError('message', 'is not a Buffer, string or Readable stream.',
         'Pass the message as one of those.');
     }
-    const onSourceError = (error: Error): void => {
-      transform.destroy(error);
-    };
-    source.once('error', onSourceError);
-    source.pipe(transform);
     try {
-      for await (const chunk of transform) await sink(chunk as T);
+      for await (const chunk of source) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
+        for (let offset = 0; offset < bytes.length; offset += WRITE_SLICE) {
+          await sink(bytes.subarray(offset, Math.min(offset + WRITE_SLICE, bytes.length)));
+        }
+      }
     } catch (error) {
-      source.unpipe(transform);
       source.destroy();
-      transform.destroy();
       if (error instanceof SmtpError) throw error;
       throw new SmtpConnectionError(`Reading the message failed: ${(error as Error).message}; ` +
         'the connection was closed so that no partial message is delivered.', 'data-block',
       { transcript: this.#transcript.recent(), cause: error });
-    } finally {
-      source.removeListener('error', onSourceError);
     }
   }
 

@@ -46,10 +46,29 @@ export class LineEndingNormaliser {
     return this.#atLineStart && !this.#pendingCr;
   }
 
-  /** Encodes one chunk; output may hold back a trailing CR until the next chunk. */
+  /**
+   * Encodes one chunk; output may hold back a trailing CR until the next chunk. A chunk that
+   * needs no change is returned as it is (no copy); otherwise the output is allocated at its
+   * exact size, so the garbage per chunk stays close to the chunk's own size.
+   */
   encode(chunk: Buffer): Buffer {
-    const out = Buffer.allocUnsafe(chunk.length * 2 + 2);
-    let n = 0;
+    const size = this.#measure(chunk);
+    if (size < 0) {
+      if (chunk.length > 0) this.#atLineStart = chunk[chunk.length - 1] === LF;
+      return chunk;
+    }
+    const out = Buffer.allocUnsafe(size);
+    this.encodeInto(chunk, out, 0);
+    return out;
+  }
+
+  /**
+   * Encodes `chunk` into `out` from `offset`; returns the offset after the output. `out`
+   * must have room for the worst case, `2 * chunk.length + 2` octets. For callers that reuse
+   * one buffer (the client), so that streaming a large message allocates nothing per chunk.
+   */
+  encodeInto(chunk: Buffer, out: Buffer, offset: number): number {
+    let n = offset;
     let atLineStart = this.#atLineStart;
     let pendingCr = this.#pendingCr;
     for (let i = 0; i < chunk.length; i++) {
@@ -69,16 +88,10 @@ export class LineEndingNormaliser {
         atLineStart = true;
       } else {
         if (byte === DOT && atLineStart && this.#dotStuff) out[n++] = DOT;
-        if (byte > 0x7f) {
-          if (this.#rejectEightBit) {
-            this.#atLineStart = atLineStart;
-            this.#pendingCr = pendingCr;
-            throw new ConfigurationError('message',
-              'contains 8-bit octets, and the server does not offer 8BITMIME.',
-              'Encode the message as 7-bit (quoted-printable or base64) or use a server ' +
-                'that offers 8BITMIME.');
-          }
-          this.#eightBit = true;
+        if (byte > 0x7f && !this.#eightBit) {
+          this.#atLineStart = atLineStart;
+          this.#pendingCr = pendingCr;
+          this.#sawEightBit();
         }
         out[n++] = byte;
         atLineStart = false;
@@ -86,7 +99,56 @@ export class LineEndingNormaliser {
     }
     this.#atLineStart = atLineStart;
     this.#pendingCr = pendingCr;
-    return out.subarray(0, n);
+    return n;
+  }
+
+  /**
+   * The output size of `chunk`, or -1 when the output is the chunk itself (CRLF line ends
+   * only, no dot to stuff, no CR held back). Checks 8-bit octets on the way.
+   */
+  #measure(chunk: Buffer): number {
+    let size = 0;
+    let changed = false;
+    let atLineStart = this.#atLineStart;
+    let pendingCr = this.#pendingCr;
+    if (pendingCr) changed = true;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (pendingCr) {
+        pendingCr = false;
+        size += 2;
+        atLineStart = true;
+        if (byte === LF) continue;
+        changed = true;
+      }
+      if (byte === CR) {
+        pendingCr = true;
+      } else if (byte === LF) {
+        size += 2;
+        changed = true;
+        atLineStart = true;
+      } else {
+        if (byte === DOT && atLineStart && this.#dotStuff) {
+          size += 1;
+          changed = true;
+        }
+        if (byte > 0x7f) this.#sawEightBit();
+        size += 1;
+        atLineStart = false;
+      }
+    }
+    if (pendingCr) changed = true;
+    return changed ? size : -1;
+  }
+
+  #sawEightBit(): void {
+    if (this.#rejectEightBit) {
+      throw new ConfigurationError('message',
+        'contains 8-bit octets, and the server does not offer 8BITMIME.',
+        'Encode the message as 7-bit (quoted-printable or base64) or use a server ' +
+          'that offers 8BITMIME.');
+    }
+    this.#eightBit = true;
   }
 
   /** Flushes a held CR, then adds a CRLF when the output does not end with one. */
@@ -200,7 +262,8 @@ export class BdatChunker extends Transform {
   #bytesOut = 0;
 
   constructor(options: BdatChunkerOptions = {}) {
-    super({ readableObjectMode: true });
+    // One chunk waiting to be read is enough: each may be a mebibyte.
+    super({ readableObjectMode: true, readableHighWaterMark: 1 });
     this.#chunkSize = options.chunkSize ?? 1024 * 1024;
     this.#normaliser = new LineEndingNormaliser({
       dotStuff: false,

@@ -222,15 +222,30 @@ export class SmtpTransport extends EventEmitter {
     });
   }
 
-  /** Writes command lines in one write, logging each; waits for the socket to drain. */
+  /**
+   * Writes command lines, and optionally octets after them (a BDAT chunk), as one write
+   * (corked, so they leave together); logs each line; waits for the socket to drain, or with
+   * `reuse` until the trailer was handed to the system (so its buffer may be reused).
+   */
   async writeLines(lines: string[], stage: SessionStage, timeoutMs: number,
-    trailer?: Buffer): Promise<void> {
+    trailer?: Buffer, reuse = false): Promise<void> {
     const text = lines.map((line) => line + CRLF).join('');
     for (const line of lines) this.transcript.client(line);
-    const bytes = trailer === undefined
-      ? Buffer.from(text, 'utf8')
-      : Buffer.concat([Buffer.from(text, 'utf8'), trailer]);
-    await this.write(bytes, stage, timeoutMs);
+    if (trailer === undefined || trailer.length === 0) {
+      await this.write(Buffer.from(text, 'utf8'), stage, timeoutMs);
+      return;
+    }
+    if (this.closed) {
+      await this.write(Buffer.alloc(0), stage, timeoutMs);
+      return;
+    }
+    this.#socket.cork();
+    this.#socket.write(text, 'utf8');
+    const done = reuse
+      ? this.writeFlushed(trailer, stage, timeoutMs)
+      : this.write(trailer, stage, timeoutMs);
+    this.#socket.uncork();
+    await done;
   }
 
   /**
@@ -267,6 +282,41 @@ export class SmtpTransport extends EventEmitter {
       };
       socket.once('drain', onDrain);
       this.once('close', onClose);
+    });
+  }
+
+  /**
+   * Writes octets and resolves only once the socket has handed them to the system (the
+   * write callback), so that the caller may reuse `bytes`. `SmtpTimeoutError` after
+   * `timeoutMs`; the connection error when it closes first. Not logged.
+   */
+  writeFlushed(bytes: Buffer, stage: SessionStage, timeoutMs: number): Promise<void> {
+    this.#stage = stage;
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(this.#closedError(stage));
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: SmtpError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.removeListener('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => {
+        const error = new SmtpTimeoutError(stage, timeoutMs,
+          `Timed out after ${timeoutMs} ms waiting for the server to take data (${stage}).`,
+          { transcript: this.transcript.recent() });
+        this.#fail(error);
+        settle(error);
+      }, timeoutMs);
+      const onClose = (): void => settle(this.#failure ?? this.#closedError(stage));
+      this.once('close', onClose);
+      this.#socket.write(bytes, (error) => {
+        if (error) settle(this.#failure ?? this.#closedError(stage));
+        else settle();
+      });
     });
   }
 
