@@ -5,6 +5,7 @@
  *     "targetOctets":50000000,"chunking":true}'
  * Prints one JSON line: { baselineRssMb, peakRssMb, size, method, accepted }.
  */
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { SmtpClient } from '../../src/client/smtp-client.js';
 import { largeMessageBlock, largeMessageHeader } from './large-message-shape.js';
@@ -35,6 +36,22 @@ function* message(blocks: number): Generator<Buffer> {
   }
 }
 
+/**
+ * This process's peak RSS: VmHWM from /proc (per address space). Not `resourceUsage().maxRSS`:
+ * Linux carries that over from the parent across fork and exec, so it would report the test
+ * runner's memory.
+ */
+function peakRssMb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+    if (match) return Math.round(Number(match[1]) / 1024);
+  } catch {
+    // Not Linux: fall back below.
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 const blocks = Math.floor(args.targetOctets / largeMessageBlock.length / 64) * 64;
 const baseline = process.memoryUsage().rss;
 const client = new SmtpClient({
@@ -50,7 +67,7 @@ const result = await client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] 
 await client.quit();
 process.stdout.write(`${JSON.stringify({
   baselineRssMb: Math.round(baseline / 1048576),
-  peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  peakRssMb: peakRssMb(),
   size: result.size,
   method: result.method,
   accepted: result.accepted,
