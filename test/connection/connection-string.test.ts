@@ -300,6 +300,9 @@ describe('errors name the key, the value and the fix', () => {
     assertConfigError(() => parseConnectionString('SmtpServer=h;Usrname=x'), 'Usrname',
       'UserName');
     assertConfigError(() => parseConnectionString('Host=h'), 'Host', 'SmtpServer');
+    assert.throws(() => parseConnectionString('SmtpServer=h;Pasword=hunter2'),
+      (error: ConfigurationError) => error.message.includes('Did you mean Password?') &&
+        !error.message.includes('hunter2'));
   });
 
   test('EnableSSL in another case is simply EnableSsl', () => {
