@@ -60,7 +60,10 @@ export interface CaptureServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; resolves once it listens. Throws when the port cannot be bound. */
+/**
+ * Starts the server; resolves once it listens. Throws (code `EADDRINUSE`, `EACCES`...) when the
+ * address cannot be bound, with a message that names it.
+ */
 export async function startCaptureServer(options: CaptureServerOptions): Promise<CaptureServer> {
   const dir = resolve(options.dir);
   const host = options.host ?? '127.0.0.1';
@@ -122,10 +125,19 @@ export async function startCaptureServer(options: CaptureServerOptions): Promise
   });
 
   await new Promise<void>((resolveListen, rejectListen) => {
-    const onError = (error: Error): void => rejectListen(error);
-    server.server.once('error', onError);
+    const onError = (error: NodeJS.ErrnoException): void => {
+      const fix = error.code === 'EADDRINUSE' ? ' Choose another port (0 picks a free one).' : '';
+      rejectListen(
+        Object.assign(
+          new Error(`Cannot listen on ${host}:${options.port ?? 0}: ${error.message}.${fix}`),
+          { code: error.code },
+        ),
+      );
+    };
+    // smtp-server re-emits the listening socket's errors on itself.
+    server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
-      server.server.off('error', onError);
+      server.off('error', onError);
       resolveListen();
     });
   });

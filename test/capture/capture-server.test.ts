@@ -83,6 +83,22 @@ describe('capture server', () => {
     }
   });
 
+  it('fails to start with EADDRINUSE, naming the address, when the port is taken', async () => {
+    const first = await startCaptureServer({ dir: join(dir, 'first') });
+    try {
+      await assert.rejects(
+        startCaptureServer({ dir: join(dir, 'second'), port: first.port }),
+        (error: NodeJS.ErrnoException) => {
+          assert.equal(error.code, 'EADDRINUSE');
+          assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${first.port}`));
+          return true;
+        },
+      );
+    } finally {
+      await first.close();
+    }
+  });
+
   it('with auth, refuses a message from a client that did not log in (530)', async () => {
     const out = join(dir, 'auth-required');
     const server = await startCaptureServer({ dir: out, auth: true });
