@@ -92,8 +92,9 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** True for a name with a dot, valid labels, and a last label that is not all digits. */
 export function isValidFqdn(name: string): boolean {
-  if (name.length > 253 || !name.includes('.')) return false;
-  const labels = name.replace(/\.$/, '').split('.');
+  const bare = name.replace(/\.$/, '');
+  if (bare.length > 253 || !bare.includes('.')) return false;
+  const labels = bare.split('.');
   return labels.every((label) => LABEL.test(label)) && !/^\d+$/.test(labels.at(-1)!);
 }
 
