@@ -513,8 +513,14 @@ test('CHUNKING: a large message goes in 1 MiB BDAT chunks, the last one LAST', a
   assert.equal(run.chunks, 3);
 });
 
+test('CHUNKING without PIPELINING: each BDAT chunk waits for its reply', async () => {
+  const size = 1024 * 1024 + 5;
+  const run = await chunkedRun(Buffer.alloc(size, 'b'), false);
+  assert.equal(run.chunks, 2);
+});
+
 /** Runs a large BDAT send against a server that reads the chunks it is told about. */
-async function chunkedRun(body: Buffer): Promise<{ chunks: number }> {
+async function chunkedRun(body: Buffer, pipelining = true): Promise<{ chunks: number }> {
   const { createServer } = await import('node:net');
   let chunks = 0;
   let received = Buffer.alloc(0);
@@ -546,7 +552,8 @@ async function chunkedRun(body: Buffer): Promise<{ chunks: number }> {
           last = bdat[2] !== undefined;
           if (need === 0) socket.write('250 ok\r\n');
         } else if (line.startsWith('EHLO')) {
-          socket.write('250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n');
+          socket.write(pipelining ? '250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n'
+            : '250-mx\r\n250 CHUNKING\r\n');
         } else if (line === 'QUIT') {
           socket.end('221 bye\r\n');
         } else {
@@ -654,4 +661,82 @@ test('a refused connection is SmtpConnectionError at stage connect', async () =>
   await run.server.close();
   await assert.rejects(run.client.connect(), (error: unknown) =>
     error instanceof SmtpConnectionError && error.stage === 'connect');
+});
+
+const EHLO_RAW = '250-mx.test greets client.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n' +
+  '250 ENHANCEDSTATUSCODES\r\n';
+
+test('the EHLO reply split at every position gives the same capabilities', async () => {
+  for (let cut = 1; cut < EHLO_RAW.length; cut++) {
+    const run = await scripted([GREETING, EHLO, { send: EHLO_RAW }, ...QUIT], {},
+      { split: cut });
+    await run.client.connect();
+    assert.equal(run.client.capabilities.size, 1000, `cut at ${cut}`);
+    assert.equal(run.client.capabilities.enhancedStatusCodes, true);
+    await finish(run);
+  }
+});
+
+const PIPELINED_REPLIES = '250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 no such user\r\n' +
+  '354 End data with <CR><LF>.<CR><LF>\r\n';
+
+test('pipelined replies split at every position are matched in order', async () => {
+  for (const split of ['byte', ...Array.from({ length: PIPELINED_REPLIES.length - 1 },
+    (_, i) => i + 1)] as const) {
+    const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'),
+      'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: RCPT TO:<c@y.test>', 'C: DATA',
+      { send: PIPELINED_REPLIES }, { expectData: true }, { send: '250 2.0.0 queued\r\n' },
+      ...QUIT], {}, { split });
+    await run.client.connect();
+    const result = await run.client.send({ from: 'a@x.test', to: ['b@y.test', 'c@y.test'] },
+      'x');
+    assert.deepEqual(result.recipients.map((r) => r.status), ['accepted', 'rejected'],
+      `split ${split}`);
+    await finish(run);
+  }
+});
+
+test('timeouts name their stage: connect (implicit TLS handshake never answered)',
+  async () => {
+    const run = await scripted([{ pause: true }], { secure: 'SslOnConnect',
+      timeouts: { connect: 100 } });
+    await assert.rejects(run.client.connect(), (error: unknown) =>
+      error instanceof SmtpTimeoutError && error.stage === 'connect'
+        && /TLS handshake/.test(error.message));
+    await run.server.close();
+  });
+
+test('timeouts name their stage: tls-handshake after STARTTLS', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('STARTTLS'), 'C: STARTTLS',
+    'S: 220 go ahead', { pause: true }], { secure: 'StartTls', timeouts: { connect: 100 } });
+  await assert.rejects(run.client.connect(), (error: unknown) =>
+    error instanceof SmtpTimeoutError && error.stage === 'tls-handshake');
+  await run.server.close();
+});
+
+test('timeouts name their stage: data-block when the server stops reading', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING', '8BITMIME'),
+    { expect: /^MAIL/ }, 'C: RCPT TO:<b@y.test>', 'C: DATA', 'S: 250 ok', 'S: 250 ok',
+    'S: 354 go', { pause: true }], { timeouts: { dataBlock: 200 } });
+  await run.client.connect();
+  await assert.rejects(run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
+    Buffer.alloc(24 * 1024 * 1024, 'z')), (error: unknown) =>
+    error instanceof SmtpTimeoutError && error.stage === 'data-block');
+  assert.equal(run.client.usable, false);
+  await run.server.close();
+});
+
+test('an aborted send closes the connection; nothing was handed over', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'),
+    { expect: /^MAIL/ }, 'C: RCPT TO:<b@y.test>', 'C: DATA', { stall: true }]);
+  await run.client.connect();
+  const controller = new AbortController();
+  const sending = run.client.send({ from: 'a@x.test', to: ['b@y.test'] }, 'x',
+    { signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  await assert.rejects(sending, (error: unknown) =>
+    error instanceof SmtpConnectionError && /aborted/.test(error.message));
+  assert.equal(run.client.usable, false);
+  await run.server.done;
+  await run.server.close();
 });

@@ -11,7 +11,7 @@
  *   { expectData: true },            // DATA lines up to the lone '.', kept in `messages`
  *   { expectBytes: 12 },             // raw octets (a BDAT chunk), kept in `messages`
  *   { startTls: { key, cert } },     // upgrade to TLS as the server
- *   { wait: 50 }, { drop: true }, { stall: true }, { end: true },
+ *   { wait: 50 }, { drop: true }, { stall: true }, { pause: true }, { end: true },
  * ], { split: 'byte' });
  * // ... run the client against 127.0.0.1:server.port ...
  * await server.done;
@@ -24,6 +24,8 @@
  * `reads` has the raw chunks as they arrived (to check that pipelined commands came in one
  * write); `errors` lists every mismatch (the connection is then dropped). After the script,
  * the server waits for the client to close; anything the client sends then is an error.
+ * `stall` stops the script but keeps reading; `pause` stops reading too (the client's writes
+ * then back up), and `done` only resolves once the test calls `close()`.
  * `split` delivers every `S:`/`send` step whole (default), byte by byte, or cut in two at
  * the given offset.
  */
@@ -42,6 +44,7 @@ export type ScriptStep =
   | { wait: number }
   | { drop: true }
   | { stall: true }
+  | { pause: true }
   | { end: true };
 
 export interface ScriptedServerOptions {
@@ -262,6 +265,11 @@ export async function startScriptedServer(
         break;
       } else if ('stall' in step) {
         transcript.push('*: stall');
+        break;
+      } else if ('pause' in step) {
+        transcript.push('*: pause');
+        socket.pause();
+        await new Promise<void>((resolve) => socket.once('close', () => resolve()));
         break;
       }
     }
