@@ -112,6 +112,10 @@ async function runSend(options: SendOptions): Promise<number> {
       baseDir: process.cwd(),
       name: 'smtpcm send',
     });
+    for (const warning of (await task.validate()).filter((p) => p.severity === 'warning')) {
+      const { field, message, fix } = warning;
+      process.stderr.write(`smtpcm: warning: ${field}: ${message} ${fix}\n`);
+    }
     const result = await task.execute(progress ? { onProgress: progress.update } : {});
     progress?.done();
     return report(result, options);
