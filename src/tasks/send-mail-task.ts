@@ -341,14 +341,22 @@ export class SendMailTask {
         fix: 'Give at least one recipient address.',
       });
     }
-    const utf8 = [...from.addresses, ...recipients].filter((a) => a.smtpUtf8);
-    if (utf8.length > 0) {
-      problems.push({
-        severity: 'warning',
-        field: 'ToLine',
-        message: `${utf8.map((a) => a.address).join(', ')} has a UTF-8 local part.`,
-        fix: 'The server must offer SMTPUTF8 (RFC 6531), or the send fails.',
-      });
+    const byField: Array<[string, MailAddress[]]> = [
+      ['FromLine', from.addresses],
+      ['ToLine', lines.to.addresses],
+      ['CCLine', lines.cc.addresses],
+      ['BCCLine', lines.bcc.addresses],
+    ];
+    for (const [field, addresses] of byField) {
+      const utf8 = addresses.filter((a) => a.smtpUtf8).map((a) => a.address);
+      if (utf8.length > 0) {
+        problems.push({
+          severity: 'warning',
+          field,
+          message: `${utf8.join(', ')}: a UTF-8 local part needs SMTPUTF8 (RFC 6531).`,
+          fix: 'Send through a server that offers SMTPUTF8, or the send fails before MAIL.',
+        });
+      }
     }
 
     if (p.subject !== undefined && hasLineBreak(p.subject)) {
