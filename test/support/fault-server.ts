@@ -47,6 +47,11 @@ export interface ServeOptions {
   tlsKeywords?: string[];
   /** Offered to STARTTLS; without it STARTTLS is refused with 454. */
   certificate?: ServerCertificate;
+  /**
+   * How AUTH ends once the client has sent its credentials: `accept` (235, the default),
+   * `reject` (535 5.7.8), `stall` (no answer) or `drop` (the connection is closed).
+   */
+  auth?: 'accept' | 'reject' | 'stall' | 'drop';
 }
 
 export interface FaultServer {
@@ -306,11 +311,20 @@ export class FaultPeer {
           await this.line();
           this.reply('334 UGFzc3dvcmQ6');
           await this.line();
-        } else if (/^AUTH PLAIN$/i.test(line)) {
+        } else if (/^AUTH (PLAIN|XOAUTH2|OAUTHBEARER)$/i.test(line)) {
           this.reply('334 ');
           await this.line();
         }
-        this.reply('235 2.7.0 Authentication successful');
+        const ending = options.auth ?? 'accept';
+        if (ending === 'stall') return this.stall();
+        if (ending === 'drop') return this.drop();
+        if (ending === 'reject' && /^AUTH (XOAUTH2|OAUTHBEARER)/i.test(line)) {
+          // RFC 7628 §3.2.2: the error as a JSON challenge, answered by an empty line.
+          this.reply(`334 ${Buffer.from('{"status":"invalid_token"}').toString('base64')}`);
+          await this.line();
+        }
+        this.reply(ending === 'reject' ? '535 5.7.8 Authentication credentials invalid'
+          : '235 2.7.0 Authentication successful');
       } else if (verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET' || verb === 'NOOP') {
         this.reply('250 2.0.0 Ok');
       } else if (verb === 'DATA') {
