@@ -12,8 +12,9 @@
  *   commands before it, and both connections close;
  * - 451 to MAIL: the transaction is refused by the proxy; the rest of it (RCPT, DATA, BDAT and
  *   its octets) is answered `503` without reaching the server, until RSET or QUIT;
- * - 451 to the end of data: the final `.` is not relayed (the server discards the unfinished
- *   message when the connection closes), the client gets `451`, and both connections close.
+ * - 451 to the end of data: the final `.` (or the `BDAT LAST` chunk) is not relayed (the
+ *   server discards the unfinished message when the connection closes), the client gets
+ *   `451`, and both connections close.
  *
  * It understands PIPELINING (replies are matched to commands in order, the proxy's own
  * replies queued among the server's), DATA (after a relayed 354) and BDAT (the octet count).
@@ -31,7 +32,7 @@ export interface FaultRates {
   reply421: number;
   /** Per MAIL command: answer 451 and refuse the transaction. */
   reply451Mail: number;
-  /** Per end of data (DATA's final dot): answer 451, do not relay it, and close. */
+  /** Per end of data (the final dot, or BDAT LAST): answer 451, do not relay it, close. */
   reply451Data: number;
 }
 
@@ -68,6 +69,8 @@ class Relay {
   #replyLines: Buffer[] = [];
   #mode: 'command' | 'data' | 'bdat' = 'command';
   #bdatLeft = 0;
+  /** The BDAT LAST chunk being read is refused by the proxy (451 when it is complete). */
+  #bdatRefused = false;
   /** The proxy refused the transaction (451 to MAIL): answer for the server until RSET. */
   #refusing = false;
   /** A closing answer is queued: nothing more from the client is relayed or parsed. */
@@ -164,10 +167,14 @@ class Relay {
     while (!this.#dead && !this.#stopped && this.#fromClient.length > 0) {
       if (this.#mode === 'bdat') {
         const take = Math.min(this.#bdatLeft, this.#fromClient.length);
-        if (!this.#refusing) this.#toServer(this.#fromClient.subarray(0, take), false);
+        const relay = !this.#refusing && !this.#bdatRefused;
+        if (relay) this.#toServer(this.#fromClient.subarray(0, take), false);
         this.#fromClient = this.#fromClient.subarray(take);
         this.#bdatLeft -= take;
-        if (this.#bdatLeft === 0) this.#mode = 'command';
+        if (this.#bdatLeft === 0) {
+          this.#mode = 'command';
+          if (this.#bdatRefused) this.#answer('451 4.3.0 fault proxy: local error', true);
+        }
         continue;
       }
       if (this.#mode === 'data') {
@@ -230,6 +237,14 @@ class Relay {
       this.#stats.injected421 += 1;
       this.#mode = 'command';
       this.#answer('421 4.3.2 fault proxy: service shutting down', true);
+      return;
+    }
+    if (verb === 'BDAT' && /\sLAST$/i.test(line) && this.#chance(this.#rates.reply451Data)) {
+      // The last chunk never reaches the server, which drops the transaction when the
+      // connection closes; the 451 is sent once the chunk's octets have been read.
+      this.#stats.injected451Data += 1;
+      this.#bdatRefused = true;
+      if (this.#bdatLeft === 0) this.#answer('451 4.3.0 fault proxy: local error', true);
       return;
     }
     if (verb === 'MAIL' && this.#chance(this.#rates.reply451Mail)) {
