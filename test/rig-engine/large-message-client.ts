@@ -2,7 +2,7 @@
  * The client side of the 50 MB test, run in its own process so that its peak RSS is the
  * client's alone. Usage (after bundling, see large-message.test.ts):
  *   node large-message-client.mjs '{"host":"127.0.0.1","port":3525,"token":"...",
- *     "targetOctets":50000000,"chunking":true}'
+ *     "targetOctets":50000000,"chunking":true,"recipient":"x@rig.test"}'
  * Prints one JSON line: { baselineRssMb, peakRssMb, size, method, accepted }.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ interface Args {
   token: string;
   targetOctets: number;
   chunking: boolean;
+  recipient: string;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -62,7 +63,7 @@ const client = new SmtpClient({
   timeouts: { command: 60_000, dataTermination: 120_000 },
 });
 await client.connect();
-const result = await client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] },
+const result = await client.send({ from: 'alice@rig.test', to: [args.recipient] },
   () => Readable.from(message(blocks)));
 await client.quit();
 process.stdout.write(`${JSON.stringify({

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
+import { clearMail, clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
 import { largeMessageBlock, largeMessageHeader } from './large-message-shape.js';
 
 const run = promisify(execFile);
@@ -49,9 +49,12 @@ for (const chunking of [true, false]) {
     { skip: rigSkipReason, timeout: 300_000 }, async (t) => {
       const info = rig()!;
       const token = randomUUID();
+      // A mailbox of its own: no other test reads (or empties) 50 MB files here.
+      const recipient = `engine-large-${token}@rig.test`;
       const script = await bundleClient();
       const { stdout } = await run(process.execPath, [script, JSON.stringify({
         host: info.connectHost, port: info.ports.plain, token, targetOctets: TARGET, chunking,
+        recipient,
       })], { cwd: root, maxBuffer: 1 << 20, timeout: 240_000 });
       const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
         baselineRssMb: number; peakRssMb: number; size: number; method: string;
@@ -61,10 +64,11 @@ for (const chunking of [true, false]) {
         `${report.peakRssMb} MB (baseline ${report.baselineRssMb} MB)`);
       console.log(`# client peak RSS for the 50 MB message (${method}): ${report.peakRssMb} MB`);
       assert.equal(report.method, method);
-      assert.deepEqual(report.accepted, ['bob@rig.test']);
+      assert.deepEqual(report.accepted, [recipient]);
       assert.ok(report.size >= TARGET * 0.98, `sent ${report.size} octets`);
 
-      const file = await waitForDelivery('bob@rig.test', token, 120_000);
+      const file = await waitForDelivery(recipient, token, 120_000);
+      t.after(() => clearMail(recipient));
       const part = clientPart(file);
       // Compare piece by piece against the expected text, computed here independently.
       const header = delivered(largeMessageHeader(token));

@@ -12,6 +12,11 @@ import { ConfigurationError, SmtpRecipientsError, SmtpTlsError } from '../../src
 import { formatTranscriptLine } from '../../src/log.js';
 import { clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
 
+/** A recipient of this test's own, so parallel test files never share a mailbox. */
+function recipientFor(token: string): string {
+  return `engine-${token}@rig.test`;
+}
+
 const skip = rigSkipReason;
 
 function newClient(port: number, options: Partial<SmtpClientOptions> = {}): {
@@ -41,7 +46,7 @@ test('plain (3525): CHUNKING and PIPELINING, the send is one round trip', { skip
   const token = randomUUID();
   const text = message(token, 'Hello\n.leading dot\nbare LF\rbare CR\r\n');
   const before = lines.length;
-  const result = await client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] },
+  const result = await client.send({ from: 'alice@rig.test', to: [recipientFor(token)] },
     Buffer.from(text));
   assert.equal(result.method, 'BDAT');
   // One round trip: every client line of the send left before the first server reply.
@@ -52,7 +57,7 @@ test('plain (3525): CHUNKING and PIPELINING, the send is one round trip', { skip
   assert.match(sendLines[firstReply - 1]!, /^C: BDAT \d+ LAST$/);
   assert.ok(sendLines.slice(firstReply).every((line) => line.startsWith('S:')));
   await client.quit();
-  const delivered = clientPart(await waitForDelivery('bob@rig.test', token));
+  const delivered = clientPart(await waitForDelivery(recipientFor(token), token));
   assert.equal(delivered.toString('latin1'), text.replace(/\r\n|\r|\n/g, '\n'));
 });
 
@@ -62,11 +67,12 @@ test('plain (3525) with DATA: dot-stuffed, arrives byte-identical', { skip }, as
   await client.connect();
   const token = randomUUID();
   const text = message(token, '.\n..\n.x\r\nend');
-  const result = await client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] }, text);
+  const result = await client.send({ from: 'alice@rig.test', to: [recipientFor(token)] },
+    text);
   assert.equal(result.method, 'DATA');
   assert.ok(lines.includes('C: DATA'));
   await client.quit();
-  const delivered = clientPart(await waitForDelivery('bob@rig.test', token));
+  const delivered = clientPart(await waitForDelivery(recipientFor(token), token));
   assert.equal(delivered.toString('latin1'), `${text.replace(/\r\n|\r|\n/g, '\n')}\n`);
 });
 
@@ -80,8 +86,8 @@ test('STARTTLS (3525) verified with the rig CA; per-recipient results', { skip }
   assert.ok(lines.filter((line) => line === 'C: STARTTLS').length === 1);
   const token = randomUUID();
   const result = await client.send({ from: 'alice@rig.test',
-    to: ['bob@rig.test', 'reject@rig.test'] }, message(token, 'over TLS\r\n'));
-  assert.deepEqual(result.accepted, ['bob@rig.test']);
+    to: [recipientFor(token), 'reject@rig.test'] }, message(token, 'over TLS\r\n'));
+  assert.deepEqual(result.accepted, [recipientFor(token)]);
   assert.equal(result.rejected[0]?.recipient, 'reject@rig.test');
   assert.equal(result.rejected[0]?.reply?.code, 550);
   assert.deepEqual(result.rejected[0]?.reply?.enhancedCode, { class: 5, subject: 1, detail: 1 });
@@ -90,7 +96,7 @@ test('STARTTLS (3525) verified with the rig CA; per-recipient results', { skip }
   assert.equal(client.usable, true);
   await client.noop();
   await client.quit();
-  await waitForDelivery('bob@rig.test', token);
+  await waitForDelivery(recipientFor(token), token);
 });
 
 test('implicit TLS (3465): connect and EHLO, certificate verified', { skip }, async () => {
@@ -136,11 +142,11 @@ test('the bare port (3527): no PIPELINING or CHUNKING, DATA one command at a tim
     assert.equal(client.capabilities.pipelining, false);
     assert.equal(client.capabilities.chunking, false);
     const token = randomUUID();
-    const result = await client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] },
+    const result = await client.send({ from: 'alice@rig.test', to: [recipientFor(token)] },
       message(token, 'bare\r\n'));
     assert.equal(result.method, 'DATA');
     const mail = lines.findIndex((line) => line.startsWith('C: MAIL'));
     assert.match(lines[mail + 1]!, /^S: 250/);
     await client.quit();
-    await waitForDelivery('bob@rig.test', token);
+    await waitForDelivery(recipientFor(token), token);
   });
