@@ -67,6 +67,8 @@ export interface BenchResults {
     only: string[];
     smtpcmWindow: number;
     smtpcmAvailable: boolean;
+    /** The last commit that touched src/ when the run started, `+dirty` with local changes. */
+    smtpcmRevision?: string;
     composition: string;
     rttMethod: string;
     elapsedSeconds: number;
@@ -304,6 +306,7 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
         ? `measured, transaction window ${config.smtpcmWindow}`
         : 'not available yet (engine files missing): peers only'
     }`,
+    `- smtpcm revision: ${config.smtpcmRevision ?? 'unknown'}`,
     `- Composition: ${config.composition}`,
     `- Round trips: ${config.rttMethod}`,
     '',

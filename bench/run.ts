@@ -137,6 +137,15 @@ async function writeAttachment(path: string, bytes: number): Promise<void> {
   });
 }
 
+/** The last commit that touched src/, with `+dirty` when src/ has uncommitted changes. */
+function sourceRevision(): string {
+  const git = (args: string[]): string =>
+    spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git(['log', '-1', '--format=%h %cI', '--', 'src']);
+  const dirty = git(['status', '--porcelain', '--', 'src']).length > 0;
+  return commit === '' ? 'unknown' : `${commit}${dirty ? ' +dirty' : ''}`;
+}
+
 function versionOf(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() || 'unknown';
@@ -154,6 +163,7 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const loadAverageStart = loadavg()[0];
+  const smtpcmRevision = sourceRevision();
   const scenarios = buildScenarios({ quick: options.quick, only: options.only });
   await ensurePostfix(log);
 
@@ -313,6 +323,7 @@ async function main(): Promise<void> {
         only: options.only,
         smtpcmWindow: window,
         smtpcmAvailable,
+        smtpcmRevision,
         composition:
           'Nodemailer and smtpcm compose every message with the same MailComposer from the ' +
           'same definition (Nodemailer inside sendMail, smtpcm before send, as a Buffer; the ' +
