@@ -139,6 +139,8 @@ interface Transaction {
   dataError?: SmtpCommandError;
   /** DATA got 354. */
   dataReady: boolean;
+  /** Something of the transaction went on the wire. */
+  started: boolean;
 }
 
 /** One command of a transaction: its line, its wait, and what its reply means. */
@@ -607,7 +609,7 @@ export class SmtpClient extends EventEmitter {
     const rcptParams: commands.CommandParameters = {};
     if (envelope.dsn) {
       const { ret, envelopeId, notify } = envelope.dsn;
-      if (notify && notify.includes('NEVER' as never) && notify.length > 1) {
+      if (notify && (notify as string[]).includes('NEVER') && notify.length > 1) {
         throw new ConfigurationError('envelope.dsn.notify', 'combines NEVER with other values.',
           'Use NEVER alone, or any of SUCCESS, FAILURE and DELAY.');
       }
@@ -633,6 +635,7 @@ export class SmtpClient extends EventEmitter {
       handedOver: false,
       bytesOut: 0,
       dataReady: false,
+      started: false,
     };
   }
 
@@ -660,6 +663,7 @@ export class SmtpClient extends EventEmitter {
   async #transact(transport: SmtpTransport, tx: Transaction): Promise<SendResult> {
     const timeouts = this.#timeouts;
     const transcript = (): string[] => this.#transcript.recent();
+    tx.started = true;
     const queue: QueuedCommand[] = [{
       line: tx.mailLine,
       stage: 'mail',
@@ -943,9 +947,9 @@ export class SmtpClient extends EventEmitter {
           recipients, { transcript: this.#transcript.recent(), cause: error });
       }
     }
-    if (error instanceof ConfigurationError && transport && !transport.closed && tx.dataReady) {
-      // Refused mid-data (8-bit in a stream): the data cannot be ended without delivering a
-      // truncated message, so the connection goes.
+    if (error instanceof ConfigurationError && transport && !transport.closed && tx.started) {
+      // Refused mid-transaction (8-bit in a stream): DATA cannot be ended without delivering
+      // a truncated message, and a BDAT transaction is half sent, so the connection goes.
       this.#broken = true;
       transport.destroy();
     }

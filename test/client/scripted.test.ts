@@ -740,3 +740,18 @@ test('an aborted send closes the connection; nothing was handed over', async () 
   await run.server.done;
   await run.server.close();
 });
+
+test('an 8-bit octet in a stream sent by BDAT without 8BITMIME: refused, connection closed',
+  async () => {
+    const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING', 'CHUNKING'),
+      'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'S: 250 ok', 'S: 250 ok',
+      { stall: true }]);
+    await run.client.connect();
+    await assert.rejects(run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
+      Readable.from([Buffer.from([0x41, 0xe9])])), (error: unknown) =>
+      error instanceof ConfigurationError && /8BITMIME/.test(error.message));
+    assert.equal(run.client.usable, false);
+    await run.server.done;
+    await run.server.close();
+    assert.equal(run.server.transcript.some((line) => line.startsWith('C: BDAT')), false);
+  });
