@@ -43,12 +43,18 @@ check() {
 
 skip() { printf 'SKIP  %s (%s)\n' "$1" "$2"; }
 
-# wait_token RECIPIENT TOKEN: up to 10 s for a delivered file containing TOKEN.
+# wait_token RECIPIENT TOKEN: up to 10 s for a delivered file containing TOKEN, which is
+# then removed (the checks would otherwise pile up megabytes in bob's Maildir).
 wait_token() {
-  local box i
+  local box i files
   box=$MAIL_DIR/$(printf '%s' "$1" | LC_ALL=C tr 'A-Z' 'a-z' | LC_ALL=C tr -c 'a-z0-9@._+=-' '_')
   for ((i = 0; i < 100; i++)); do
-    grep -rlqF -- "$2" "$box/new" 2>/dev/null && return 0
+    files=$(grep -rlF -- "$2" "$box/new" 2>/dev/null) || true
+    if [[ -n $files ]]; then
+      printf '# delivered: %s\n' $files >>"$out"
+      rm -f $files
+      return 0
+    fi
     sleep 0.1
   done
   return 1

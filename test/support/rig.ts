@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, truncate } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -215,9 +215,14 @@ export async function listDeliveries(recipient: string): Promise<string[]> {
   return names.sort().map((name) => join(dir, name));
 }
 
+/** Files delivered before this process started cannot hold its tokens (2 s for clock skew). */
+const notBefore = performance.timeOrigin - 2000;
+
 /**
  * Polls `$RIG_DIR/mail/<recipient>/new/` every 100 ms until a file containing `token`
- * arrives, and returns that file's bytes as delivered (see `clientPart`).
+ * arrives, and returns that file's bytes as delivered (see `clientPart`). Reads each file at
+ * most once, newest first, and ignores files delivered before this process started (so a
+ * token reused from an earlier run cannot match, and old 50 MB messages are not re-read).
  * Throws when none came within `timeoutMs` (default 20 s); the message points at the log.
  */
 export async function waitForDelivery(
@@ -227,10 +232,16 @@ export async function waitForDelivery(
 ): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs;
   const needle = Buffer.from(token, 'utf8');
+  // A file appears in new/ only once it is complete, and never changes: read each one once.
+  const seen = new Set<string>();
   for (;;) {
-    for (const path of await listDeliveries(recipient)) {
-      const content = await readFile(path);
-      if (content.includes(needle)) return content;
+    for (const path of (await listDeliveries(recipient)).reverse()) {
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const modified = await stat(path).then((s) => s.mtimeMs, () => 0);
+      if (modified < notBefore) continue;
+      const content = await readFile(path).catch(() => undefined);
+      if (content?.includes(needle)) return content;
     }
     if (Date.now() >= deadline) break;
     await sleep(100);
