@@ -628,13 +628,10 @@ export function parseConnectionString(
       const spec = KEYS_BY_LOWER.get(pair.key.toLowerCase());
       if (!spec) {
         const nearest = suggestKeys(pair.key);
-        // A misspelt Password or AccessToken holds a secret: its value is never shown.
-        const secretLike = nearest.some((key) => key === 'Password' || key === 'AccessToken')
-          || /pa?s*w(o?r)?d|pass|token|secret|cred/i.test(pair.key);
-        const value = secretLike ? 'not shown: it may be a secret'
-          : `value ${shown(pair.value ?? '')}`;
+        // The value of a key we do not know is never shown: a misspelt Password, or a
+        // ClientSecret of another product's syntax, holds a secret.
         throw new ConfigurationError(pair.key,
-          `is not a key of an SMTP connection string (${value}).`,
+          'is not a key of an SMTP connection string (its value is not shown).',
           (nearest.length > 0 ? `Did you mean ${nearest.join(' or ')}? ` : '') +
           `The keys are: ${CONNECTION_STRING_KEYS.join(', ')}.`);
       }

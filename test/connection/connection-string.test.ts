@@ -303,6 +303,10 @@ describe('errors name the key, the value and the fix', () => {
     assert.throws(() => parseConnectionString('SmtpServer=h;Pasword=hunter2'),
       (error: ConfigurationError) => error.message.includes('Did you mean Password?') &&
         !error.message.includes('hunter2'));
+    // No unknown key's value is shown, whatever its name: it may be another product's secret.
+    assert.throws(() => parseConnectionString('SmtpServer=h;Foo=s3cr3t-value'),
+      (error: ConfigurationError) => error.field === 'Foo' &&
+        !error.message.includes('s3cr3t-value'));
   });
 
   test('EnableSSL in another case is simply EnableSsl', () => {
