@@ -243,7 +243,8 @@ test('PIPELINING: MAIL, every RCPT and DATA leave in one write', async () => {
   const run = await scripted([GREETING, EHLO, ...PIPELINED,
     'C: MAIL FROM:<a@x.test> SIZE=21', 'C: RCPT TO:<b@y.test>', 'C: RCPT TO:<c@y.test>',
     'C: DATA',
-    'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 250 2.1.5 Ok', 'S: 354 End data with <CR><LF>.<CR><LF>',
+    'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 250 2.1.5 Ok',
+    'S: 354 End data with <CR><LF>.<CR><LF>',
     { expectData: true }, 'S: 250 2.0.0 Ok: queued as ABC', ...QUIT]);
   await run.client.connect();
   const result = await run.client.send({ from: 'a@x.test', to: ['b@y.test', 'c@y.test'] },
@@ -755,3 +756,17 @@ test('an 8-bit octet in a stream sent by BDAT without 8BITMIME: refused, connect
     await run.server.close();
     assert.equal(run.server.transcript.some((line) => line.startsWith('C: BDAT')), false);
   });
+
+test('maxReplyLineLength and maxReplyLines bound what the server may send', async () => {
+  const long = await scripted([`S: 220 ${'x'.repeat(200)}`, { stall: true }],
+    { maxReplyLineLength: 100 });
+  await assert.rejects(long.client.connect(), (error: unknown) =>
+    error instanceof SmtpProtocolError && /longer than 100 octets/.test(error.message));
+  await long.server.done;
+  const many = await scripted([GREETING, EHLO,
+    ...Array.from({ length: 30 }, (_, i) => `S: 250-line ${i}`), { stall: true }],
+  { maxReplyLines: 20 });
+  await assert.rejects(many.client.connect(), (error: unknown) =>
+    error instanceof SmtpProtocolError && /more than 20 lines/.test(error.message));
+  await many.server.done;
+});

@@ -82,7 +82,8 @@ function normalised(message: string): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-const MESSAGE = 'Subject: TLS test\r\nFrom: a@x.test\r\n\r\n.leading dot\nbare LF\rbare CR\r\n..two\n.';
+const MESSAGE = 'Subject: TLS test\r\nFrom: a@x.test\r\n\r\n' +
+  '.leading dot\nbare LF\rbare CR\r\n..two\n.';
 
 test('STARTTLS with the test CA: verified, EHLO again, message byte-identical', async () => {
   const server = await startServer({ key: certs.valid.key, cert: certs.valid.cert });

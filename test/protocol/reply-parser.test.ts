@@ -31,7 +31,11 @@ const expected: SmtpReply[] = [
     lines: ['<reject@rig.test>: Recipient address rejected: User unknown'],
   },
   { code: 451, enhancedCode: { class: 4, subject: 3, detail: 0 }, lines: ['first', 'second'] },
-  { code: 250, enhancedCode: { class: 2, subject: 0, detail: 0 }, lines: ['Ok: queued as 4Qx ünïcödé'] },
+  {
+    code: 250,
+    enhancedCode: { class: 2, subject: 0, detail: 0 },
+    lines: ['Ok: queued as 4Qx ünïcödé'],
+  },
   { code: 250, lines: ['5.1.1 class differs so this stays text'] },
 ];
 

@@ -18,7 +18,9 @@ test('inside an AUTH exchange client lines and 334 challenges are masked', () =>
   transcript.client('EHLO client.test');
   transcript.beginAuth();
   transcript.client('AUTH CRAM-MD5');
-  transcript.server({ code: 334, lines: ['PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+'] });
+  // RFC 2195's example challenge.
+  transcript.server({ code: 334,
+    lines: ['PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+'] });
   transcript.client('dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw');
   transcript.server({ code: 334, lines: [''] });
   transcript.server({ code: 235, enhancedCode: { class: 2, subject: 7, detail: 0 },
