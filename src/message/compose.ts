@@ -97,7 +97,9 @@ export function composeMessage(spec: MessageSpec): ComposedMessage {
       subject: spec.subject ?? '',
       messageId,
       date,
-      text: spec.text ? bodyContent(spec.text) : undefined,
+      // A message with no body at all (SSIS allows a task without MessageSource) still gets
+      // an empty text part: MailComposer cannot build a message with no content node.
+      text: spec.text ? bodyContent(spec.text) : spec.html ? undefined : '',
       html: spec.html ? bodyContent(spec.html) : undefined,
       attachments: [
         ...(spec.attachments ?? []).map((a) => ({
@@ -136,8 +138,9 @@ function toHeaderAddress(address: MailAddress): { name: string; address: string 
   return { name: address.name, address: address.address };
 }
 
-function bodyContent(body: BodySource): { content: string } | { path: string } {
-  return 'path' in body ? { path: body.path } : { content: body.content };
+function bodyContent(body: BodySource): string | { path: string } {
+  // A string, not `{ content }`: MailComposer cannot stream an empty `content`.
+  return 'path' in body ? { path: body.path } : body.content;
 }
 
 function dedupe(addresses: MailAddress[]): string[] {
