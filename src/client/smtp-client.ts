@@ -619,6 +619,7 @@ export class SmtpClient extends EventEmitter {
       } else {
         if (ret) mailParams.RET = ret;
         if (envelopeId !== undefined) mailParams.ENVID = commands.xtext(envelopeId);
+        // TODO(dsn): ORCPT (RFC 3461 §4.2) is not sent; servers fall back to the RCPT address.
         if (notify && notify.length > 0) rcptParams.NOTIFY = notify.join(',');
       }
     }
@@ -639,14 +640,17 @@ export class SmtpClient extends EventEmitter {
     };
   }
 
-  /** Runs a queue of commands: one write and replies in order, or one at a time. */
+  /**
+   * Runs a queue of commands: all in one write and then every reply in order (PIPELINING),
+   * or one at a time, stopping when a reply handler says so. Only the last command may
+   * carry a trailer (BDAT LAST); `onWritten` runs once it is on its way.
+   * TODO(issue 8): a window of whole transactions in flight, for the benchmarks issue.
+   */
   async #run(transport: SmtpTransport, queue: QueuedCommand[], pipelined: boolean,
     onWritten?: () => void): Promise<void> {
     if (pipelined) {
-      const trailers = queue.filter((c) => c.trailer !== undefined);
-      const trailer = trailers.length > 0 ? queue.at(-1)!.trailer : undefined;
       await transport.writeLines(queue.map((c) => c.line), queue[0]!.stage,
-        this.#timeouts.command, trailer);
+        this.#timeouts.command, queue.at(-1)!.trailer);
       onWritten?.();
       for (const command of queue) command.onReply(await this.#read(command.stage,
         command.timeoutMs));
@@ -973,7 +977,11 @@ async function closeTransport(transport: SmtpTransport): Promise<void> {
   });
 }
 
-/** tls-exporter (RFC 9266) for TLS 1.3 sessions; undefined otherwise. */
+/**
+ * tls-exporter (RFC 9266) for TLS 1.3 sessions; undefined otherwise.
+ * TODO(auth): no tls-unique for TLS 1.2, and AuthContext cannot say which binding type it
+ * holds; SCRAM-PLUS (not offered yet) will need both.
+ */
 function channelBinding(transport: SmtpTransport): Buffer | undefined {
   const socket = transport.tlsSocket;
   if (!socket || socket.getProtocol() !== 'TLSv1.3') return undefined;
