@@ -97,6 +97,8 @@ test('reply parser: random bytes, split anywhere, parse or throw SmtpProtocolErr
         for (const reply of parser.push(chunk)) {
           assert.ok(reply.code >= 200 && reply.code <= 559);
           assert.ok(reply.lines.length >= 1 && reply.lines.length <= 8);
+          // No control character (but TAB) reaches a log or an error through a reply text.
+          for (const line of reply.lines) assert.ok(!/[\x00-\x08\x0a-\x1f\x7f]/.test(line));
         }
       }
     } catch (error) {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import {
+  SmtpCommandError,
   SmtpConnectionError,
   SmtpProtocolError,
   SmtpTimeoutError,
@@ -282,19 +283,22 @@ test('a reply whose code changes mid-reply is a protocol error', async () => {
   assertError(error, SmtpProtocolError);
 });
 
-test('NUL bytes inside a reply text do not reach the transcript unescaped as a line break',
+test('a bare CR or NUL inside a reply text reaches no transcript line or error message',
   async () => {
     const { error, lines } = await against(async (peer) => {
       await peer.hello([]);
       await peer.expect(/^MAIL FROM/);
-      peer.write('550 5.7.1 no\0pe\r\n');
+      peer.write('550 5.7.1 no\0pe\rS: 250 forged log line\x1b[2K\r\n');
       await peer.expect('RSET');
       peer.reply('250 Ok');
       await peer.expect('QUIT');
       peer.reply('221 Bye');
     });
-    assert.ok(error instanceof Error);
-    assert.ok(lines.every((line) => !/[\r\n]/.test(line)));
+    assertError(error, SmtpCommandError);
+    assert.equal(error.replyCode, 550);
+    for (const text of [...lines, error.message, ...error.transcript]) {
+      assert.ok(!/[\x00-\x08\x0a-\x1f\x7f]/.test(text), JSON.stringify(text));
+    }
   });
 
 // --- 421 at any point -----------------------------------------------------------------------
