@@ -2,7 +2,8 @@
  * The SMTP reply parser (RFC 5321 §4.2): bytes in, complete replies out. No sockets.
  *
  * It accepts multi-line replies (`250-` continuation lines, `250 ` last line), code-only
- * lines (`354`, `334`), text with any bytes (decoded as UTF-8, RFC 6531), replies split
+ * lines (`354`, `334`), text with any bytes (decoded as UTF-8, RFC 6531; control characters
+ * other than TAB, such as a bare CR, become U+FFFD), replies split
  * anywhere across chunks, and RFC 2034 / RFC 3463 enhanced status codes, which it separates
  * from the text. A line may end in CRLF or, leniently, a bare LF.
  *
@@ -24,6 +25,12 @@ export interface ReplyParserOptions {
 const CR = 0x0d;
 const LF = 0x0a;
 const QUOTE_LIMIT = 80;
+/**
+ * Control characters a reply text must not carry into logs, transcripts and error messages
+ * (a bare CR would let a server overwrite a terminal line or forge a log line): every C0
+ * control but TAB, and DEL.
+ */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
 
 /** The line as it can safely appear in a message: escaped, quoted, at most 80 characters. */
 export function quoteLine(line: Buffer | string): string {
@@ -169,7 +176,7 @@ export class ReplyParser {
       );
     }
     this.#code = code;
-    this.#lines.push(line.subarray(4).toString('utf8'));
+    this.#lines.push(line.subarray(4).toString('utf8').replace(CONTROL, '\uFFFD'));
     if (separator === 0x2d) return undefined;
 
     const lines = this.#lines;
