@@ -42,3 +42,11 @@ export {
 
 // Connection strings and the connection manager
 export * from './connection/index.js';
+
+// Authentication: the SASL mechanisms, the selection policy and the AUTH loop
+export * from './auth/index.js';
+
+// SSIS packages: the .dtsx / .conmgr / .dtsConfig reader, the package model and expressions
+export * from './dtsx/index.js';
+export * from './package/index.js';
+export * from './package/expressions/index.js';

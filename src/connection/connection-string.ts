@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigurationError } from '../errors.js';
 import { MASK, Secret } from '../secret.js';
 import type { AuthOptions } from '../auth/mechanism.js';
+import { SUPPORTED_MECHANISMS, WINDOWS_MECHANISMS } from '../auth/policy.js';
 import type { SecureSocketOptions, SmtpClientOptions, TlsOptions } from '../client/types.js';
 
 /**
@@ -204,23 +205,8 @@ const SECURITY_VALUES: readonly SecureSocketOptions[] = [
   'Auto',
 ];
 
-/** The SASL mechanisms smtpcm implements (src/auth/). */
-export const KNOWN_MECHANISMS: readonly string[] = [
-  'SCRAM-SHA-256-PLUS',
-  'SCRAM-SHA-256',
-  'SCRAM-SHA-1-PLUS',
-  'SCRAM-SHA-1',
-  'CRAM-MD5',
-  'PLAIN',
-  'LOGIN',
-  'XOAUTH2',
-  'OAUTHBEARER',
-  'NTLM',
-  'GSSAPI',
-];
-
-/** Windows authentication means these and only these (DESIGN §1). */
-export const WINDOWS_MECHANISMS: readonly string[] = ['GSSAPI', 'NTLM'];
+/** The SASL mechanisms smtpcm implements, from the policy that chooses among them. */
+export const KNOWN_MECHANISMS: readonly string[] = SUPPORTED_MECHANISMS;
 
 const CONNECTION_STRING_FIX =
   'Write key=value pairs separated by ";", quoting a value that holds ";" with double quotes.';
@@ -585,7 +571,7 @@ function checkContradictions(
         'Remove AccessToken, or set UseWindowsAuthentication=False and give UserName and ' +
         'AccessToken for OAuth2.');
     }
-    const other = (props.authMechanisms ?? []).filter((m) => !WINDOWS_MECHANISMS.includes(m));
+    const other = (props.authMechanisms ?? []).filter((m) => !(WINDOWS_MECHANISMS as readonly string[]).includes(m));
     if (other.length > 0) {
       throw new ConfigurationError('AuthMechanisms',
         `UseWindowsAuthentication=True allows only GSSAPI and NTLM, not ${other.join(', ')}.`,
