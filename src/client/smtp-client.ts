@@ -31,6 +31,7 @@ import {
   SmtpConnectionError,
   SmtpError,
   SmtpProtocolError,
+  SmtpAuthenticationError,
   SmtpRecipientsError,
   SmtpTlsError,
   SmtpUnknownOutcomeError,
@@ -298,7 +299,8 @@ export class SmtpClient extends EventEmitter {
    * used. Returns `undefined` without sending AUTH when there is no user name, no access
    * token and `windowsAuthentication` is not true. Every client line of the exchange after
    * the mechanism name, and every 334 challenge, is masked in the transcript. Throws what
-   * the SASL loop throws (`SmtpAuthenticationError`), or a connection-level error.
+   * the SASL loop throws (`SmtpAuthenticationError`; with reason `server-proof` the
+   * connection is closed first), or a connection-level error.
    */
   async authenticate(): Promise<string | undefined> {
     const auth = this.#options.auth;
@@ -329,6 +331,12 @@ export class SmtpClient extends EventEmitter {
       const { mechanism } = await authenticate(exchange, auth, context, this.#logger);
       this.#mechanism = mechanism;
       return mechanism;
+    } catch (error) {
+      // A server that failed to prove itself (SCRAM) may be an impostor: stop talking to it.
+      if (error instanceof SmtpAuthenticationError && error.reason === 'server-proof') {
+        this.destroy();
+      }
+      throw error;
     } finally {
       this.#transcript.endAuth();
       this.#busy = false;
