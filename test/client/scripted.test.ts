@@ -770,3 +770,24 @@ test('maxReplyLineLength and maxReplyLines bound what the server may send', asyn
     error instanceof SmtpProtocolError && /more than 20 lines/.test(error.message));
   await many.server.done;
 });
+
+test('a 421 during AUTH closes the connection with SmtpConnectionError', async () => {
+  const { Secret } = await import('../../src/secret.js');
+  const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH LOGIN'),
+    'C: AUTH LOGIN', 'S: 421 4.3.2 shutting down'],
+  { auth: { username: 'alice', password: new Secret('hunter2'), mechanisms: ['LOGIN'],
+    allowInsecureAuth: true } });
+  await run.client.connect();
+  await assert.rejects(run.client.authenticate(), (error: unknown) =>
+    error instanceof SmtpConnectionError && error.stage === 'auth' && error.reply?.code === 421);
+  assert.equal(run.client.usable, false);
+  await run.server.done;
+  await run.server.close();
+});
+
+test('connect() twice is refused', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply(), ...QUIT]);
+  await run.client.connect();
+  await assert.rejects(run.client.connect(), ConfigurationError);
+  await finish(run);
+});
