@@ -190,3 +190,30 @@ test('both attempts dropped before the data: SmtpConnectionError naming the seco
     assert.match(outcome.message, /second attempt/);
     assert.equal(server.peers.length, 2);
   });
+
+test('an idle pooled session the server ended with 421: the next send uses a fresh one',
+  async () => {
+    const { cm, server } = await manager(async (peer) => {
+      await peer.hello(['PIPELINING']);
+      await peer.expect(/^MAIL FROM:/);
+      await peer.expect(/^RCPT TO:/);
+      await peer.expect('DATA');
+      peer.reply('250 2.1.0 Ok', '250 2.1.5 Ok', '354 Go ahead');
+      await peer.data();
+      peer.reply('250 2.0.0 Ok: queued');
+      // Unasked, while the session is idle in the pool (RFC 5321 §3.8).
+      peer.reply('421 4.4.2 mx.fault.test Error: timeout exceeded');
+      await peer.drain();
+    });
+    try {
+      const first = await within(TIMEOUT_MS + MARGIN_MS, () => cm.send(ENVELOPE, MESSAGE));
+      assert.deepEqual(first.accepted, ENVELOPE.to);
+      await new Promise((r) => setTimeout(r, 50));
+      const second = await within(2 * TIMEOUT_MS + MARGIN_MS, () => cm.send(ENVELOPE, MESSAGE));
+      assert.deepEqual(second.accepted, ENVELOPE.to);
+      assert.equal(server.peers.length, 2);
+      assert.equal(delivered(server), 1, 'the second message went through the fresh session');
+    } finally {
+      await cm.close();
+    }
+  });
