@@ -11,6 +11,7 @@ import {
   SmtpCommandError,
   SmtpConnectionError,
   SmtpProtocolError,
+  SmtpRecipientsError,
   SmtpTimeoutError,
   SmtpTlsError,
   SmtpUnknownOutcomeError,
@@ -484,3 +485,66 @@ test('envelope sent on the wire only once per case (sanity of the fault server)'
   assert.deepEqual(result?.accepted, ENVELOPE.to);
   assert.equal(server.peers.length, 1);
 });
+
+// --- Unexpected codes inside the transaction ---------------------------------------------------
+
+const TRANSACTION_CODES = [211, 220, 221, 235, 250, 251, 334, 354, 421, 450, 451, 452, 500, 501,
+  502, 503, 521, 550, 552, 553, 554];
+
+for (const stage of ['MAIL', 'RCPT', 'DATA', 'end of data'] as const) {
+  test(`every code in answer to ${stage}: delivered only after the replies RFC 5321 requires`,
+    async () => {
+      for (const code of TRANSACTION_CODES) {
+        const { result, error, server } = await against(async (peer) => {
+          await peer.hello([]);
+          await peer.expect(/^MAIL FROM/);
+          if (stage === 'MAIL') {
+            peer.reply(`${code} odd answer`);
+          } else {
+            peer.reply('250 2.1.0 Ok');
+            await peer.expect(/^RCPT TO/);
+            if (stage === 'RCPT') {
+              peer.reply(`${code} odd answer`);
+            } else {
+              peer.reply('250 2.1.5 Ok');
+              await peer.expect('DATA');
+              if (stage === 'DATA') {
+                peer.reply(`${code} odd answer`);
+                if (code === 354) {
+                  const data = await peer.data();
+                  if (data) peer.messages.push(data);
+                  peer.reply('250 2.0.0 Ok: queued');
+                }
+              } else {
+                peer.reply('354 Go ahead');
+                const data = await peer.data();
+                if (data) peer.messages.push(data);
+                peer.reply(`${code} odd answer`);
+              }
+            }
+          }
+          await peer.serve();
+        });
+        const peer = server.peers[0]!;
+        const label = `${code} to ${stage}`;
+        // Message text reaches the server only after 250 to MAIL and RCPT and 354 to DATA.
+        const allowed = (stage === 'MAIL' || stage === 'RCPT') ? code >= 200 && code < 300
+          : stage === 'DATA' ? code === 354 : true;
+        if (!allowed) {
+          assert.equal(peer.messages.length, 0, `${label}: the message was sent`);
+          assert.ok(!peer.lines.some((line) => line.startsWith('Subject:')), label);
+        }
+        const accepted = allowed && (stage !== 'end of data' || (code >= 200 && code < 300));
+        if (accepted) {
+          assert.equal(error, undefined, `${label}: ${String(error)}`);
+          assert.deepEqual(result?.accepted, ENVELOPE.to, label);
+        } else if (code === 421) {
+          assertError(error, SmtpConnectionError, label);
+        } else {
+          assert.ok(error instanceof SmtpCommandError
+            || error instanceof SmtpRecipientsError, `${label}: ${String(error)}`);
+          assert.ok(!(error instanceof SmtpUnknownOutcomeError), label);
+        }
+      }
+    });
+}
