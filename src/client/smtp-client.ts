@@ -304,7 +304,11 @@ export class SmtpClient extends EventEmitter {
    */
   async authenticate(): Promise<string | undefined> {
     const auth = this.#options.auth;
-    if (!auth || (!auth.username && !auth.accessToken && auth.windowsAuthentication !== true)) {
+    // GSSAPI needs no user name (the ticket names the user), so an allow-list naming it is
+    // a request to authenticate too.
+    const wanted = auth !== undefined && (auth.username || auth.accessToken
+      || auth.windowsAuthentication === true || auth.mechanisms?.includes('GSSAPI'));
+    if (!auth || !wanted) {
       return undefined;
     }
     const transport = this.#requireUsable('authenticate');
@@ -320,6 +324,7 @@ export class SmtpClient extends EventEmitter {
     };
     const context: AuthContext = {
       host: this.#options.host,
+      port: this.#port,
       secure: transport.secure,
       offered: [...this.#capabilities.auth],
     };

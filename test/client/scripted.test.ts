@@ -641,6 +641,30 @@ test('AUTH PLAIN with an initial response shows only the mechanism', async () =>
   assert.ok(run.lines.includes('C: AUTH PLAIN ********'));
 });
 
+test('AUTH OAUTHBEARER names the port the client connected to (RFC 7628 §3.1)', async () => {
+  const { Secret } = await import('../../src/secret.js');
+  const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH OAUTHBEARER'),
+    { expect: /^AUTH OAUTHBEARER [A-Za-z0-9+/=]+$/ }, 'S: 235 2.7.0 ok', ...QUIT],
+  { auth: { username: 'alice', accessToken: new Secret('tok-1'), allowInsecureAuth: true } });
+  await run.client.connect();
+  assert.equal(await run.client.authenticate(), 'OAUTHBEARER');
+  await finish(run);
+  const sent = run.server.transcript.find((line) => line.startsWith('C: AUTH OAUTHBEARER '));
+  const response = Buffer.from(sent!.split(' ')[3]!, 'base64').toString('utf8');
+  assert.equal(response,
+    `n,a=alice,\x01host=127.0.0.1\x01port=${run.server.port}\x01auth=Bearer tok-1\x01\x01`);
+});
+
+test('an allow-list naming GSSAPI asks to authenticate without a user name', async () => {
+  // No kerberos ticket in this test: the point is that AUTH is attempted, not skipped.
+  const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH GSSAPI'), ...QUIT],
+    { auth: { mechanisms: ['GSSAPI'] } });
+  await run.client.connect();
+  await assert.rejects(run.client.authenticate(), (error: unknown) =>
+    error instanceof Error && error.name === 'SmtpAuthenticationError');
+  await finish(run).catch(() => undefined);
+});
+
 test('authenticate() without credentials sends no AUTH', async () => {
   const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH PLAIN'), ...QUIT]);
   await run.client.connect();
