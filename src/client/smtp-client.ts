@@ -142,6 +142,13 @@ interface Transaction {
   dataReady: boolean;
   /** Something of the transaction went on the wire. */
   started: boolean;
+  /**
+   * Pipelined: written, and its replies not all read, so the server may yet be left
+   * mid-transaction (MAIL taken, no end of data): a transaction written now starts with RSET.
+   */
+  unsettled?: boolean;
+  /** Pipelined: the number of the last write this transaction queued. */
+  lastWrite?: number;
 }
 
 /** One command of a transaction: its line, its wait, and what its reply means. */
@@ -154,6 +161,30 @@ interface QueuedCommand {
   /** Returns false when the commands after this one must not be sent. */
   onReply(reply: SmtpReply): boolean;
 }
+
+/**
+ * A send's place in the connection's order: it writes after the previous send opens the
+ * gate, and reads its replies after the previous send has read all of its own.
+ */
+interface Slot {
+  previousGate: Promise<void>;
+  releaseGate(): void;
+  previousTurn: Promise<void>;
+  releaseTurn(): void;
+}
+
+/** Octets waiting for the next flush, with what to log and mark just before they leave. */
+interface OutboxPart {
+  bytes: Buffer[];
+  stage: SessionStage;
+  timeoutMs: number;
+  onWrite(): void;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** The default `pipelineWindow`: transactions in flight on one connection. */
+export const DEFAULT_PIPELINE_WINDOW = 8;
 
 export class SmtpClient extends EventEmitter {
   readonly #options: SmtpClientOptions;
@@ -169,6 +200,18 @@ export class SmtpClient extends EventEmitter {
   #broken = false;
   #busy = false;
   #messagesSent = 0;
+  /** Sends admitted and not finished; `#exclusive` when the one running needs the wire alone. */
+  #inFlight = 0;
+  #exclusive = false;
+  readonly #admissions: Array<{ exclusive: boolean; admit(): void }> = [];
+  readonly #idleWaiters: Array<() => void> = [];
+  #writeGate: Promise<void> = Promise.resolve();
+  #readTurn: Promise<void> = Promise.resolve();
+  /** Pipelined transactions that may yet leave the server mid-transaction. */
+  #unsettled = 0;
+  #writeCount = 0;
+  #outbox: OutboxPart[] = [];
+  #flushScheduled = false;
 
   /** Checks nothing on the network; `connect()` does the work. */
   constructor(options: SmtpClientOptions) {
@@ -212,10 +255,34 @@ export class SmtpClient extends EventEmitter {
     return this.#mechanism;
   }
 
-  /** Connected, not broken, and no transaction or command in flight. */
+  /**
+   * Can accept another `send()` now: alive, no other command (AUTH, NOOP, RSET, QUIT) in
+   * flight, no streamed message on the wire, and a free place in the pipeline window.
+   */
   get usable(): boolean {
+    return this.alive && !this.#busy && !this.#exclusive
+      && this.#inFlight + this.#admissions.length < this.maxInFlight;
+  }
+
+  /** Connected and not broken; sends may be in flight. */
+  get alive(): boolean {
     return this.#transport !== undefined && !this.#transport.closed && !this.#broken
-      && !this.#busy && this.#greeting !== undefined;
+      && this.#greeting !== undefined;
+  }
+
+  /** Sends accepted and not yet settled: on the wire or waiting for their turn. */
+  get inFlight(): number {
+    return this.#inFlight + this.#admissions.length;
+  }
+
+  /**
+   * How many transactions may be in flight at once: `pipelineWindow` (default 8) when the
+   * server offers PIPELINING and it is not switched off, else 1.
+   */
+  get maxInFlight(): number {
+    if (!this.#capabilities.pipelining || this.#options.pipelining === false) return 1;
+    const window = Math.floor(this.#options.pipelineWindow ?? DEFAULT_PIPELINE_WINDOW);
+    return Number.isFinite(window) && window > 1 ? window : 1;
   }
 
   get messagesSent(): number {
@@ -355,27 +422,50 @@ export class SmtpClient extends EventEmitter {
    * the errors; an envelope or message the server cannot take (too large for its SIZE,
    * 8-bit without 8BITMIME, non-ASCII addresses without SMTPUTF8, CR/LF in an address) is a
    * `ConfigurationError` before anything is sent.
+   *
+   * May be called again before earlier sends settle: sends run in call order, up to
+   * `maxInFlight` transactions on the wire at once when the server offers PIPELINING (the
+   * next envelope and `BDAT n LAST` written before the previous replies arrive; with DATA,
+   * the next envelope leaves with the previous body's final dot), one after another
+   * otherwise. A streamed or large message has the connection to itself. Every send gets its
+   * own outcome; see docs/pipelining.md. Aborting a send closes the connection, so every
+   * send in flight fails as for a dropped connection.
    */
   async send(envelope: Envelope, message: MessageSource,
     options: SendOptions = {}): Promise<SendResult> {
-    const transport = this.#requireUsable('send');
+    const transport = this.#requireUsable('send', true);
     const tx = this.#plan(envelope, message, options);
-    this.#busy = true;
+    const pipelined = this.#pipelinable(tx);
+    const slot = this.#reserve();
     const onAbort = (): void => {
       transport.destroy(new SmtpConnectionError('The send was aborted.', 'data',
         { transcript: this.#transcript.recent(), cause: options.signal?.reason }));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let admitted = false;
     try {
+      await this.#admit(!pipelined);
+      admitted = true;
       if (options.signal?.aborted) onAbort();
-      const result = await this.#transact(transport, tx);
+      let result: SendResult;
+      if (pipelined) {
+        result = await this.#pipelined(transport, tx, slot);
+      } else {
+        await slot.previousGate;
+        await slot.previousTurn;
+        this.#requireAlive();
+        result = await this.#transact(transport, tx);
+      }
       this.#messagesSent += 1;
       return result;
     } catch (error) {
       throw this.#outcomeError(tx, error);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
-      this.#busy = false;
+      this.#settle(tx);
+      slot.releaseGate();
+      slot.releaseTurn();
+      if (admitted) this.#leave(!pipelined);
     }
   }
 
@@ -393,6 +483,11 @@ export class SmtpClient extends EventEmitter {
   async quit(): Promise<void> {
     const transport = this.#transport;
     if (!transport || transport.closed) return;
+    // Sends in flight finish first (each bounded by its own timeouts).
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      if (transport.closed) return;
+    }
     this.#busy = true;
     try {
       await transport.writeLines([commands.quit()], 'quit', this.#timeouts.command);
@@ -416,13 +511,13 @@ export class SmtpClient extends EventEmitter {
     return `${this.#options.host}:${this.#port}`;
   }
 
-  #requireUsable(what: string): SmtpTransport {
+  #requireUsable(what: string, send = false): SmtpTransport {
     const transport = this.#transport;
     if (!transport || this.#greeting === undefined) {
       throw new ConfigurationError(what, 'was called before connect().',
         'Call connect() first.');
     }
-    if (this.#busy) {
+    if (this.#busy || (!send && this.inFlight > 0)) {
       throw new ConfigurationError(what, 'was called while another command is in flight.',
         'Wait for the previous call to finish.');
     }
@@ -677,10 +772,10 @@ export class SmtpClient extends EventEmitter {
     }
   }
 
-  async #transact(transport: SmtpTransport, tx: Transaction): Promise<SendResult> {
+  /** MAIL FROM and every RCPT TO of a transaction, with what their replies mean. */
+  #envelopeCommands(tx: Transaction): QueuedCommand[] {
     const timeouts = this.#timeouts;
     const transcript = (): string[] => this.#transcript.recent();
-    tx.started = true;
     const queue: QueuedCommand[] = [{
       line: tx.mailLine,
       stage: 'mail',
@@ -704,25 +799,36 @@ export class SmtpClient extends EventEmitter {
         },
       });
     });
+    return queue;
+  }
+
+  /** The whole in-memory message as one `BDAT n LAST`; its reply is the final one. */
+  #bdatLastCommand(tx: Transaction): QueuedCommand {
+    const body = tx.normalised!;
+    return {
+      line: commands.bdat(body.length, true),
+      stage: 'bdat',
+      timeoutMs: this.#timeouts.dataTermination,
+      trailer: body,
+      onReply: (reply) => {
+        tx.finalReply = reply;
+        return true;
+      },
+    };
+  }
+
+  /** One transaction with the connection to itself (streams, large messages, no window). */
+  async #transact(transport: SmtpTransport, tx: Transaction): Promise<SendResult> {
+    const timeouts = this.#timeouts;
+    const transcript = (): string[] => this.#transcript.recent();
+    tx.started = true;
+    const queue = this.#envelopeCommands(tx);
     // With PIPELINING the end of the envelope goes in the same write: DATA, or the whole
     // message as one BDAT LAST when it is in memory and small enough.
     const singleBdat = tx.method === 'BDAT' && tx.normalised !== undefined
       && tx.normalised.length <= BDAT_CHUNK_SIZE && tx.pipelining;
     if (tx.pipelining && tx.method === 'DATA') queue.push(this.#dataCommand(tx));
-    if (singleBdat) {
-      const body = tx.normalised!;
-      const line = commands.bdat(body.length, true);
-      queue.push({
-        line,
-        stage: 'bdat',
-        timeoutMs: timeouts.dataTermination,
-        trailer: body,
-        onReply: (reply) => {
-          tx.finalReply = reply;
-          return true;
-        },
-      });
-    }
+    if (singleBdat) queue.push(this.#bdatLastCommand(tx));
     await this.#run(transport, queue, tx.pipelining, () => {
       if (singleBdat) {
         tx.handedOver = true;
@@ -752,7 +858,16 @@ export class SmtpClient extends EventEmitter {
         await this.#writeBdat(transport, tx);
       }
     }
+    return this.#outcome(tx, accepted);
+  }
 
+  /**
+   * The result once the end of data was answered: every accepted recipient gets the final
+   * reply; a refusal of the message is a `SmtpCommandError` (the end of data clears the
+   * server's transaction either way: RFC 5321 §4.1.1.4, RFC 3030 §2).
+   */
+  #outcome(tx: Transaction, accepted: RecipientResult[]): SendResult {
+    const transcript = (): string[] => this.#transcript.recent();
     const final = tx.finalReply!;
     const command = tx.method === 'DATA' ? '<end of data>' : 'BDAT LAST';
     if (!isPositiveCompletion(final)) {
@@ -771,6 +886,239 @@ export class SmtpClient extends EventEmitter {
       size: tx.bytesOut,
       method: tx.method,
     };
+  }
+
+  /**
+   * True when the transaction can share the wire: the window allows more than one, and the
+   * message is in memory and fits one `BDAT n LAST` (or one DATA body of the same size).
+   */
+  #pipelinable(tx: Transaction): boolean {
+    return this.maxInFlight > 1 && tx.pipelining && tx.normalised !== undefined
+      && tx.normalised.length <= BDAT_CHUNK_SIZE;
+  }
+
+  /** Takes the next place in the write order and the reply order (call order). */
+  #reserve(): Slot {
+    let releaseGate!: () => void;
+    let releaseTurn!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      releaseGate = resolve;
+    });
+    const turn = new Promise<void>((resolve) => {
+      releaseTurn = resolve;
+    });
+    const slot: Slot = { previousGate: this.#writeGate, releaseGate,
+      previousTurn: this.#readTurn, releaseTurn };
+    this.#writeGate = gate;
+    this.#readTurn = turn;
+    return slot;
+  }
+
+  /**
+   * Waits, in call order, for a place in the window; an `exclusive` send waits until
+   * nothing else is in flight and keeps the connection to itself.
+   */
+  #admit(exclusive: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#admissions.push({ exclusive, admit: resolve });
+      this.#admitNext();
+    });
+  }
+
+  #admitNext(): void {
+    for (;;) {
+      const next = this.#admissions[0];
+      if (next === undefined || this.#exclusive) break;
+      if (next.exclusive ? this.#inFlight > 0 : this.#inFlight >= this.maxInFlight) break;
+      this.#admissions.shift();
+      this.#inFlight += 1;
+      this.#exclusive = next.exclusive;
+      next.admit();
+    }
+    if (this.#inFlight === 0 && this.#admissions.length === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
+  }
+
+  #leave(exclusive: boolean): void {
+    this.#inFlight -= 1;
+    if (exclusive) this.#exclusive = false;
+    this.#admitNext();
+  }
+
+  /** Throws `SmtpConnectionError` (nothing of this send was written) once the session ended. */
+  #requireAlive(): void {
+    if (!this.alive) {
+      throw new SmtpConnectionError(`The session with ${this.#server} closed before this ` +
+        'message was sent; nothing of it was written.', 'idle',
+      { transcript: this.#transcript.recent() });
+    }
+  }
+
+  /** The transaction can no longer leave the server mid-transaction (read, reset or ended). */
+  #settle(tx: Transaction): void {
+    if (!tx.unsettled) return;
+    tx.unsettled = false;
+    this.#unsettled -= 1;
+  }
+
+  /**
+   * Queues octets for the next flush. Everything queued before the event loop turns leaves
+   * in one corked write (so several transactions go in one TCP segment). `onWrite` runs
+   * just before the octets leave (to log lines and mark a message handed over).
+   */
+  #enqueue(tx: Transaction, bytes: Buffer[], stage: SessionStage, timeoutMs: number,
+    onWrite: () => void): Promise<void> {
+    tx.lastWrite = ++this.#writeCount;
+    const written = new Promise<void>((resolve, reject) => {
+      this.#outbox.push({ bytes, stage, timeoutMs, onWrite, resolve, reject });
+    });
+    // Awaited later (after the read turn); a rejection must not go unhandled meanwhile.
+    written.catch(() => {});
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return written;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const parts = this.#outbox.splice(0);
+    const transport = this.#transport;
+    if (parts.length === 0 || transport === undefined) return;
+    let done: Promise<void>;
+    if (transport.closed) {
+      done = transport.write(Buffer.alloc(0), parts[0]!.stage, this.#timeouts.command);
+    } else {
+      for (const part of parts) part.onWrite();
+      done = transport.writeAll(parts.flatMap((part) => part.bytes), parts.at(-1)!.stage,
+        Math.max(...parts.map((part) => part.timeoutMs)));
+    }
+    done.then(() => {
+      for (const part of parts) part.resolve();
+    }, (error: unknown) => {
+      for (const part of parts) part.reject(error);
+    });
+  }
+
+  /**
+   * Queues lines (logged as they leave) and optionally octets after them; returns the
+   * write's promise.
+   */
+  #enqueueLines(tx: Transaction, lines: string[], stage: SessionStage,
+    trailer?: Buffer, onWrite?: () => void): Promise<void> {
+    const text = lines.map((line) => `${line}\r\n`).join('');
+    const bytes: Buffer[] = [Buffer.from(text, 'utf8')];
+    if (trailer !== undefined) bytes.push(trailer);
+    return this.#enqueue(tx, bytes, stage, this.#timeouts.command, () => {
+      for (const line of lines) this.#transcript.client(line);
+      onWrite?.();
+    });
+  }
+
+  /**
+   * RSET after a failed pipelined transaction that may have left the server
+   * mid-transaction, unless a later transaction was already written (it starts with its
+   * own RSET). A refused RSET closes the connection.
+   */
+  async #resetIfLast(tx: Transaction): Promise<void> {
+    if (tx.lastWrite !== this.#writeCount) {
+      this.#settle(tx);
+      return;
+    }
+    const written = this.#enqueueLines(tx, [commands.rset()], 'rset');
+    this.#settle(tx);
+    await written;
+    const reply = await this.#read('rset', this.#timeouts.command);
+    if (!isPositiveCompletion(reply)) {
+      this.#broken = true;
+      this.#transport?.destroy();
+    }
+  }
+
+  /**
+   * One transaction in the pipeline window. Written after the previous send opened the
+   * gate: `[RSET] MAIL RCPT... BDAT n LAST <message>` in one write (the gate opens at once
+   * for the next), or `MAIL RCPT... DATA`, then after 354 the body and its dot (the gate
+   * opens then, so the next envelope leaves in the same write). Its replies are read after
+   * the previous send has read all of its own, strictly in order.
+   */
+  async #pipelined(transport: SmtpTransport, tx: Transaction, slot: Slot): Promise<SendResult> {
+    const bdat = tx.method === 'BDAT';
+    const queue = this.#envelopeCommands(tx);
+    queue.push(bdat ? this.#bdatLastCommand(tx) : this.#dataCommand(tx));
+    await slot.previousGate;
+    this.#requireAlive();
+    // An earlier transaction whose replies are unread may fail with MAIL taken and no end of
+    // data (all recipients refused): the server would then refuse this MAIL as nested, and
+    // take our RCPTs into that envelope. RSET first makes this transaction independent.
+    const reset = this.#unsettled > 0;
+    const lines = [...(reset ? [commands.rset()] : []), ...queue.map((c) => c.line)];
+    tx.started = true;
+    const body = tx.normalised!;
+    const written = this.#enqueueLines(tx, lines, 'mail', bdat ? body : undefined, () => {
+      if (!bdat) return;
+      tx.handedOver = true;
+      tx.bytesOut = body.length;
+    });
+    tx.unsettled = true;
+    this.#unsettled += 1;
+    if (bdat) slot.releaseGate();
+
+    await slot.previousTurn;
+    await written;
+    if (reset) {
+      const reply = await this.#read('rset', this.#timeouts.command);
+      if (!isPositiveCompletion(reply)) {
+        this.#broken = true;
+        transport.destroy();
+        throw new SmtpProtocolError(`${this.#server} refused RSET (${formatReply(reply)}) ` +
+          'between pipelined transactions; the connection was closed.',
+        { transcript: this.#transcript.recent() });
+      }
+    }
+    for (const command of queue) {
+      command.onReply(await this.#read(command.stage, command.timeoutMs));
+    }
+
+    const accepted = tx.recipients.filter((r) => r.status === 'accepted');
+    if (tx.mailError || accepted.length === 0 || tx.dataError) {
+      if (tx.dataReady) {
+        // 354 although nobody was accepted: end the data at once, empty.
+        const ended = this.#enqueue(tx, [Buffer.from('.\r\n')], 'data-termination',
+          this.#timeouts.dataBlock, () => this.#transcript.client('.'));
+        await ended;
+        await this.#read('data-termination', this.#timeouts.dataTermination);
+      }
+      await this.#resetIfLast(tx);
+      if (tx.mailError) throw tx.mailError;
+      if (accepted.length === 0) {
+        const refusal = tx.finalReply ? ` (${formatReply(tx.finalReply)})` : '';
+        throw new SmtpRecipientsError(`${this.#server} accepted none of the ` +
+          `${tx.recipients.length} recipient(s)${refusal}.`, tx.recipients,
+        { transcript: this.#transcript.recent() });
+      }
+      throw tx.dataError;
+    }
+
+    if (!bdat) {
+      const encoder = new LineEndingNormaliser({ dotStuff: true });
+      const wire = Buffer.concat([encoder.encode(body), encoder.finish(), Buffer.from('.\r\n')]);
+      const sent = this.#enqueue(tx, [wire], 'data-block', this.#timeouts.dataBlock, () => {
+        tx.handedOver = true;
+        tx.bytesOut = wire.length;
+        this.#transcript.note(`${wire.length} octets of message data`);
+        this.#transcript.client('.');
+      });
+      // The final dot ends the server's transaction whatever it answers.
+      this.#settle(tx);
+      slot.releaseGate();
+      await sent;
+      tx.finalReply = await this.#read('data-termination', this.#timeouts.dataTermination);
+    }
+    this.#settle(tx);
+    return this.#outcome(tx, accepted);
   }
 
   #dataCommand(tx: Transaction): QueuedCommand {

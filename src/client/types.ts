@@ -81,6 +81,12 @@ export interface SmtpClientOptions {
   pipelining?: boolean;
   /** Use CHUNKING / BDAT (RFC 3030) when the server offers it. Default true. */
   chunking?: boolean;
+  /**
+   * The most transactions in flight on the connection at once when the server offers
+   * PIPELINING (RFC 2920; RFC 3030 §4.2 for BDAT): further `send()` calls wait their turn.
+   * 1 sends one transaction at a time. Default 8. See docs/pipelining.md.
+   */
+  pipelineWindow?: number;
   /** The longest reply line accepted, CRLF included. Default 4096 (RFC 5321 says 512). */
   maxReplyLineLength?: number;
   /** The most lines one reply may have. Default 1000. */

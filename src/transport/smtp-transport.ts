@@ -249,6 +249,23 @@ export class SmtpTransport extends EventEmitter {
   }
 
   /**
+   * Writes several buffers corked, so that they leave in one system call where the system
+   * allows (pipelined transactions: one body's end and the next envelope together). Logs
+   * nothing: the caller logs what the buffers mean. Resolves as `write` does for the last.
+   */
+  async writeAll(chunks: Buffer[], stage: SessionStage, timeoutMs: number): Promise<void> {
+    if (chunks.length === 0 || this.closed) {
+      await this.write(Buffer.alloc(0), stage, timeoutMs);
+      return;
+    }
+    this.#socket.cork();
+    for (const chunk of chunks.slice(0, -1)) this.#socket.write(chunk);
+    const done = this.write(chunks.at(-1)!, stage, timeoutMs);
+    this.#socket.uncork();
+    await done;
+  }
+
+  /**
    * Writes raw octets (message data is not logged). Resolves at once when the socket's buffer
    * has room, else when it drains; `SmtpTimeoutError` when it does not drain in `timeoutMs`.
    */
