@@ -13,6 +13,10 @@
  *   --window <n>           smtpcm's transactions in flight on one connection, default 8;
  *                          falls back to 1 when the engine refuses concurrent sends
  *                          [SMTPCM_BENCH_WINDOW]
+ *   --smtpcm-source <ref>  which smtpcm to measure: a git ref (default HEAD), exported with
+ *                          `git archive` to bench/.smtpcm-snapshot/ so edits made to src/
+ *                          during the run do not change it, or `worktree` for src/ as it is
+ *                          [SMTPCM_BENCH_SOURCE]
  *   --report               measure nothing: rewrite RESULTS.md and throughput.svg from
  *                          bench/results/latest.json (after editing bench/analysis.md)
  * Not part of `npm test`; nothing here is asserted, targets are reported.
@@ -61,6 +65,8 @@ const CHILD_TIMEOUT_MS = 180_000;
 
 interface Options {
   report: boolean;
+  /** A git ref, or `worktree`. */
+  smtpcmSource: string;
   quick: boolean;
   only: WorkloadName[];
   reps: number;
@@ -70,6 +76,7 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   let quick = process.env.BENCH_QUICK === '1';
   let report = false;
+  let smtpcmSource = process.env.SMTPCM_BENCH_SOURCE ?? 'HEAD';
   const only: string[] = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
   let reps: number | undefined =
     process.env.BENCH_REPS === undefined ? undefined : Number(process.env.BENCH_REPS);
@@ -84,13 +91,15 @@ function parseOptions(argv: string[]): Options {
     };
     if (arg === '--quick') quick = true;
     else if (arg === '--report') report = true;
+    else if (arg === '--smtpcm-source') smtpcmSource = value();
     else if (arg === '--only') only.push(...value().split(','));
     else if (arg.startsWith('--only=')) only.push(...arg.slice(7).split(','));
     else if (arg === '--reps') reps = Number(value());
     else if (arg === '--window') window = Number(value());
     else {
       throw new Error(
-        `Unknown option ${arg}. Options: --quick, --only, --reps, --window, --report.`,
+        `Unknown option ${arg}. Options: --quick, --only, --reps, --window, --smtpcm-source, ` +
+          '--report.',
       );
     }
   }
@@ -104,18 +113,44 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(window) || window < 1) {
     throw new Error('--window needs a positive integer.');
   }
-  return { report, quick, only: only as WorkloadName[], reps, window };
+  if (!/^[\w./@^~-]+$/.test(smtpcmSource)) {
+    throw new Error(`--smtpcm-source needs a git ref or "worktree"; got ${smtpcmSource}.`);
+  }
+  return { report, smtpcmSource, quick, only: only as WorkloadName[], reps, window };
 }
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-function smtpcmFilesPresent(client: ClientId): boolean {
+const SNAPSHOT = join(root, 'bench/.smtpcm-snapshot');
+
+/**
+ * Where smtpcm's `src/` is loaded from: the repository root for `worktree`, else a fresh
+ * export of `ref`'s src/ under bench/.smtpcm-snapshot (inside the repository, so its imports
+ * of packages resolve to the project's node_modules). Throws when git cannot export it.
+ */
+async function prepareSmtpcm(source: string): Promise<{ root: string; revision: string }> {
+  if (source === 'worktree') return { root, revision: `${sourceRevision()} (worktree)` };
+  await rm(SNAPSHOT, { recursive: true, force: true });
+  await mkdir(SNAPSHOT, { recursive: true });
+  const command = `git archive "${source}" src | tar -x -C "${SNAPSHOT}"`;
+  const exported = spawnSync('sh', ['-c', command], { cwd: root, encoding: 'utf8' });
+  if (exported.status !== 0) {
+    throw new Error(`Cannot export src/ at ${source}: ${exported.stderr.trim()}`);
+  }
+  const revision = spawnSync('git', ['log', '-1', '--format=%h %cI', source, '--', 'src'], {
+    cwd: root,
+    encoding: 'utf8',
+  }).stdout.trim();
+  return { root: SNAPSHOT, revision: `${revision} (${source})` };
+}
+
+function smtpcmFilesPresent(client: ClientId, smtpcmRoot: string): boolean {
   const file = isPool(client)
     ? 'src/connection/connection-manager.ts'
     : 'src/client/smtp-client.ts';
-  return existsSync(join(root, file));
+  return existsSync(join(smtpcmRoot, file));
 }
 
 /** Writes `bytes` octets of pseudo-random data to `path`, 1 MiB at a time. */
@@ -163,7 +198,8 @@ async function main(): Promise<void> {
   }
   const started = performance.now();
   const loadAverageStart = loadavg()[0];
-  const smtpcmRevision = sourceRevision();
+  const smtpcm = await prepareSmtpcm(options.smtpcmSource);
+  const smtpcmRevision = smtpcm.revision;
   const scenarios = buildScenarios({ quick: options.quick, only: options.only });
   await ensurePostfix(log);
 
@@ -177,6 +213,7 @@ async function main(): Promise<void> {
     for (const proxy of proxies) await proxy.close();
     for (const sink of sinks.values()) await sink.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
+    if (smtpcm.root !== root) await rm(smtpcm.root, { recursive: true, force: true });
   };
   const onSignal = (): void => {
     log('Interrupted: stopping the servers.');
@@ -219,10 +256,15 @@ async function main(): Promise<void> {
     }
 
     let window = options.window;
-    let smtpcmAvailable = smtpcmFilesPresent('smtpcm-1');
+    let smtpcmAvailable = smtpcmFilesPresent('smtpcm-1', smtpcm.root);
     const unavailable = new Map<ClientId, string>();
     if (smtpcmAvailable && window > 1) {
-      window = await probeWindow(sinks.get('smtp-sink') as Sink, messageFiles, window);
+      window = await probeWindow(
+        sinks.get('smtp-sink') as Sink,
+        messageFiles,
+        window,
+        smtpcm.root,
+      );
     }
 
     const outcomes: ScenarioOutcome[] = [];
@@ -262,7 +304,7 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < options.reps; rep += 1) {
         for (const client of clientOrder(scenario.clients, rep)) {
           const record = byClient.get(client) as ClientOutcome;
-          if (isSmtpcm(client) && !smtpcmFilesPresent(client)) {
+          if (isSmtpcm(client) && !smtpcmFilesPresent(client, smtpcm.root)) {
             unavailable.set(client, 'engine files missing');
             continue;
           }
@@ -280,6 +322,7 @@ async function main(): Promise<void> {
               messageBytes: file?.bytes ?? 0,
               attachmentPath,
               window,
+              smtpcmRoot: smtpcm.root,
               timeoutMs: CHILD_TIMEOUT_MS,
             });
             run.result = result;
@@ -357,6 +400,7 @@ async function probeWindow(
   sink: Sink,
   files: Map<WorkloadName, { path: string; bytes: number }>,
   window: number,
+  smtpcmRoot: string,
 ): Promise<number> {
   const file = files.get('small-2kb');
   try {
@@ -369,6 +413,7 @@ async function probeWindow(
       messagePath: file?.path ?? '',
       messageBytes: file?.bytes ?? 0,
       window,
+      smtpcmRoot,
       timeoutMs: 30_000,
     });
     if (result.errors === 0) return window;

@@ -30,6 +30,8 @@ export interface LaunchSpec {
   attachmentPath?: string;
   /** smtpcm's transaction window on one connection (see NodeClientSpec.window). */
   window: number;
+  /** The directory whose src/ smtpcm is loaded from (see NodeClientSpec.smtpcmRoot). */
+  smtpcmRoot?: string;
   /** Kills the child after this long. */
   timeoutMs: number;
 }
@@ -97,6 +99,7 @@ export async function launchClient(spec: LaunchSpec): Promise<ClientResult> {
     window: spec.window,
     attachmentPath: spec.attachmentPath,
     prebuiltPath: client === 'smtpcm-1-raw' ? spec.messagePath : undefined,
+    smtpcmRoot: spec.smtpcmRoot,
   };
   const output = await runChild(
     process.execPath,

@@ -47,6 +47,8 @@ export interface NodeClientSpec {
    * without composition, to compare with smtp-source, which does not compose either.
    */
   prebuiltPath?: string;
+  /** The directory whose `src/` smtpcm is loaded from. Default: the repository root. */
+  smtpcmRoot?: string;
 }
 
 /** The part of smtpcm's public API the benchmark calls, typed here so it compiles before the
@@ -69,10 +71,10 @@ const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
  * Loads a named export of smtpcm: from the public entry point `src/index.ts` when it exports
  * it, else from the module that defines it. Throws when neither has it.
  */
-async function loadSmtpcm<T>(name: string, modulePath: string): Promise<T> {
+async function loadSmtpcm<T>(name: string, modulePath: string, from: string): Promise<T> {
   for (const path of ['src/index.ts', modulePath]) {
     try {
-      const module = (await import(pathToFileURL(resolve(root, path)).href)) as Record<
+      const module = (await import(pathToFileURL(resolve(from, path)).href)) as Record<
         string,
         unknown
       >;
@@ -171,6 +173,7 @@ async function loadSmtpcmApi(spec: NodeClientSpec): Promise<SmtpcmApi> {
       SmtpClient: await loadSmtpcm<SmtpcmClientConstructor>(
         'SmtpClient',
         'src/client/smtp-client.ts',
+        spec.smtpcmRoot ?? root,
       ),
     };
   }
@@ -178,6 +181,7 @@ async function loadSmtpcmApi(spec: NodeClientSpec): Promise<SmtpcmApi> {
     SmtpConnectionManager: await loadSmtpcm<SmtpcmManagerConstructor>(
       'SmtpConnectionManager',
       'src/connection/connection-manager.ts',
+      spec.smtpcmRoot ?? root,
     ),
   };
 }
