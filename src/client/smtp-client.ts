@@ -212,6 +212,8 @@ export class SmtpClient extends EventEmitter {
   #writeCount = 0;
   #outbox: OutboxPart[] = [];
   #flushScheduled = false;
+  /** The 421 that ended the session: nothing written after the command it answers was read. */
+  #closedWith: SmtpReply | undefined;
 
   /** Checks nothing on the network; `connect()` does the work. */
   constructor(options: SmtpClientOptions) {
@@ -540,6 +542,7 @@ export class SmtpClient extends EventEmitter {
     }
     if (reply.code === ReplyCode.ServiceNotAvailable) {
       this.#broken = true;
+      this.#closedWith ??= reply;
       transport.destroy();
       throw new SmtpConnectionError(`${this.#server} closed the session: ${formatReply(reply)}`,
         stage, { reply, transcript: this.#transcript.recent() });
@@ -1301,7 +1304,16 @@ export class SmtpClient extends EventEmitter {
     if (error instanceof SmtpError && broken && !(error instanceof ConfigurationError)) {
       this.#broken = true;
       transport?.destroy();
-      const closedBy421 = error instanceof SmtpConnectionError && error.reply !== undefined;
+      const closedBy421 = error instanceof SmtpConnectionError
+        && (error.reply !== undefined || this.#closedWith !== undefined);
+      if (closedBy421 && error.reply === undefined && tx.started) {
+        // Replies come in order, and a server that answers 421 closes (RFC 5321 §3.8): this
+        // transaction's commands came after the one the 421 answered, and were never read.
+        return new SmtpConnectionError(`${this.#server} closed the session ` +
+          `(${formatReply(this.#closedWith!)}) before answering this transaction, which it ` +
+          'had not read: nothing of it was delivered.', error.stage,
+        { reply: this.#closedWith!, transcript: this.#transcript.recent(), cause: error });
+      }
       if (tx.handedOver && tx.finalReply === undefined && !closedBy421) {
         const recipients = tx.recipients.map((r): RecipientResult =>
           (r.status === 'rejected' ? r : { recipient: r.recipient, status: 'unknown' }));

@@ -54,6 +54,14 @@ export interface PoolTuning {
   healthCheckAfterMs?: number;
   /** The longest a NOOP health check or a closing QUIT may take. Default 5 000 ms. */
   healthCheckTimeoutMs?: number;
+  /**
+   * Lets concurrent `send()` calls pipeline on one session, up to its window
+   * (`SmtpClient.maxInFlight`), once every session the pool may open is busy. Default: true
+   * when `MaxConnections=1`; false otherwise, where sends spread across sessions one at a
+   * time, so that a lost session fails one send, not a window of them (each retried once
+   * only when it is known to have sent nothing). See docs/pipelining.md.
+   */
+  sharedSessions?: boolean;
 }
 
 export interface SmtpConnectionManagerInit {
@@ -142,7 +150,8 @@ export class SmtpConnectionManager {
   #props: SmtpConnectionProperties;
   readonly #logger: Logger;
   readonly #transcript: TranscriptLogger | undefined;
-  readonly #tuning: Required<PoolTuning>;
+  readonly #tuning: Required<Omit<PoolTuning, 'sharedSessions'>>;
+  readonly #sharedSessions: boolean | undefined;
   readonly #createClient: (options: SmtpClientOptions) => SmtpClient | Promise<SmtpClient>;
   #pool: ConnectionPool | undefined;
   readonly #retiredPools = new Set<ConnectionPool>();
@@ -165,6 +174,7 @@ export class SmtpConnectionManager {
       healthCheckAfterMs: init.pool?.healthCheckAfterMs ?? 5_000,
       healthCheckTimeoutMs: init.pool?.healthCheckTimeoutMs ?? 5_000,
     };
+    this.#sharedSessions = init.pool?.sharedSessions;
     this.#createClient = init.createClient ?? defaultCreateClient;
   }
 
@@ -300,9 +310,11 @@ export class SmtpConnectionManager {
     }
 
     const pool = await this.#getPool();
+    const shared = this.#sharedSessions ?? pool.maxConnections === 1;
     let first: SmtpConnectionError | undefined;
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const connection = await pool.acquire({ fresh: attempt > 1 });
+      // Shared: concurrent sends pipeline on a session with room in its window.
+      const connection = await pool.acquire({ fresh: attempt > 1, shared });
       try {
         const result = await connection.client.send(envelope, message, options);
         pool.release(connection);
@@ -313,7 +325,7 @@ export class SmtpConnectionManager {
         return result;
       } catch (error) {
         const sessionSurvives = (error instanceof SmtpCommandError ||
-          error instanceof SmtpRecipientsError) && connection.client.usable;
+          error instanceof SmtpRecipientsError) && connection.client.alive;
         pool.release(connection, { broken: !sessionSurvives });
         if (error instanceof SmtpConnectionError && attempt === 1 && replayable(message)) {
           first = error;

@@ -9,6 +9,11 @@
  *   more than `healthCheckAfterMs` (servers drop idle clients; RFC 5321 §4.5.3.2 lets them
  *   after 5 minutes, busy Postfix after 10 s).
  * - A session the server closed (421, dropped socket) leaves the pool as soon as it is seen.
+ * - A `shared` caller (one `send()`, then release) may be lent a session already lent to other
+ *   shared callers while its pipeline window has room (`SmtpClient.maxInFlight`), so that
+ *   concurrent sends pipeline on it (docs/pipelining.md). Idle sessions and new ones (while
+ *   under `maxConnections`) come first, so load spreads before it stacks; the least loaded
+ *   session is shared. A session lent without `shared` is never shared.
  */
 import type { SmtpClient } from '../client/smtp-client.js';
 import { SmtpConnectionError, SmtpTimeoutError } from '../errors.js';
@@ -45,6 +50,12 @@ export interface PoolOptions {
 
 class Entry implements PooledConnection {
   readonly createdAt = new Date();
+  /** Callers holding the session: 1 when lent alone; up to the window when shared. */
+  lent = 0;
+  /** Lent to shared callers, so more may join. */
+  shared = false;
+  /** Released as broken while others still hold it: closes when the last one is done. */
+  retiring = false;
   /** When the session last finished a piece of work (its health is known as of then). */
   idleSince = Date.now();
   idleTimer: NodeJS.Timeout | undefined;
@@ -60,10 +71,37 @@ class Entry implements PooledConnection {
   }
 }
 
+/** One shared caller's hold on a session; releasing it twice does nothing. */
+class Lease implements PooledConnection {
+  released = false;
+
+  constructor(readonly entry: Entry) {}
+
+  get id(): number {
+    return this.entry.id;
+  }
+
+  get client(): SmtpClient {
+    return this.entry.client;
+  }
+
+  get createdAt(): Date {
+    return this.entry.createdAt;
+  }
+
+  get messagesSent(): number {
+    return this.entry.messagesSent;
+  }
+}
+
 interface Waiter {
   fresh: boolean;
-  /** Called with a session handed over, or with undefined to try again (room was made). */
-  wake(entry: Entry | undefined): void;
+  shared: boolean;
+  /**
+   * Called with a session handed over (`joined`: a place in a session others hold, no
+   * health check needed), or with undefined to try again (room was made).
+   */
+  wake(entry: Entry | undefined, joined?: boolean): void;
   fail(error: Error): void;
 }
 
@@ -99,6 +137,10 @@ export class ConnectionPool {
     };
   }
 
+  get maxConnections(): number {
+    return this.#options.maxConnections;
+  }
+
   get #total(): number {
     return this.#idle.length + this.#busy.size + this.#opening;
   }
@@ -108,12 +150,24 @@ export class ConnectionPool {
    * is room, else the next one released. `fresh` skips idle sessions (a retry after a dropped
    * connection wants a new one).
    *
+   * `shared` (for one `send()` and release) also accepts a place in a session other shared
+   * callers hold, when its pipeline window has room (see the file comment).
+   *
    * Throws what opening a session throws (SmtpConnectionError, SmtpTlsError,
    * SmtpAuthenticationError...), `SmtpTimeoutError` (stage `connect`) when no session became
    * free in time, and `SmtpConnectionError` once the pool is closed.
    */
-  async acquire(options: { fresh?: boolean } = {}): Promise<PooledConnection> {
+  async acquire(options: { fresh?: boolean; shared?: boolean } = {}):
+  Promise<PooledConnection> {
     const fresh = options.fresh ?? false;
+    const shared = options.shared ?? false;
+    const lend = (entry: Entry): PooledConnection => {
+      entry.lent = 1;
+      entry.shared = shared;
+      if (!shared) return entry;
+      this.#offer(entry);
+      return new Lease(entry);
+    };
     const deadline = Date.now() + this.#options.acquireTimeoutMs;
     let urgent = false;
     for (;;) {
@@ -123,7 +177,7 @@ export class ConnectionPool {
         if (entry) {
           this.#stopIdling(entry);
           this.#busy.add(entry);
-          if (await this.#healthy(entry)) return entry;
+          if (await this.#healthy(entry)) return lend(entry);
           this.#busy.delete(entry);
           this.#retire(entry, false);
           continue;
@@ -133,15 +187,50 @@ export class ConnectionPool {
         this.#stopIdling(oldest);
         this.#retire(oldest, true);
       }
-      if (this.#total < this.#options.maxConnections) return this.#openEntry();
+      if (this.#total < this.#options.maxConnections) return lend(await this.#openEntry());
+      if (shared && !fresh) {
+        const joined = this.#leastLoadedShareable();
+        if (joined) {
+          joined.lent += 1;
+          return new Lease(joined);
+        }
+      }
 
-      const handed = await this.#wait(fresh, deadline, urgent);
+      const handed = await this.#wait(fresh, shared, deadline, urgent);
       if (handed) {
-        if (await this.#healthy(handed)) return handed;
-        this.#busy.delete(handed);
-        this.#retire(handed, false);
+        if (handed.joined) return new Lease(handed.entry);
+        if (await this.#healthy(handed.entry)) return lend(handed.entry);
+        this.#busy.delete(handed.entry);
+        this.#retire(handed.entry, false);
       }
       urgent = true;
+    }
+  }
+
+  /** True when one more shared caller may join the session now. */
+  #canJoin(entry: Entry): boolean {
+    const client = entry.client;
+    return entry.shared && !entry.retiring && !this.#closed && client.alive === true
+      && entry.lent < client.maxInFlight
+      && client.messagesSent + entry.lent < this.#options.maxMessagesPerConnection;
+  }
+
+  #leastLoadedShareable(): Entry | undefined {
+    let best: Entry | undefined;
+    for (const entry of this.#busy) {
+      if (this.#canJoin(entry) && (best === undefined || entry.lent < best.lent)) best = entry;
+    }
+    return best;
+  }
+
+  /** Hands places in a shared session to the shared callers at the head of the line. */
+  #offer(entry: Entry): void {
+    for (;;) {
+      const waiter = this.#waiters[0];
+      if (!waiter || !waiter.shared || waiter.fresh || !this.#canJoin(entry)) return;
+      this.#waiters.shift();
+      entry.lent += 1;
+      waiter.wake(entry, true);
     }
   }
 
@@ -151,8 +240,23 @@ export class ConnectionPool {
    * Releasing a session twice, or one from another pool, does nothing.
    */
   release(connection: PooledConnection, options: { broken?: boolean } = {}): void {
-    const entry = connection as Entry;
-    if (!this.#busy.delete(entry)) return;
+    const lease = connection instanceof Lease ? connection : undefined;
+    const entry = lease ? lease.entry : (connection as Entry);
+    if (lease?.released || !this.#busy.has(entry)) return;
+    if (lease) lease.released = true;
+    entry.lent -= 1;
+    if (entry.lent > 0) {
+      // Others still have sends on it: a broken session closes when the last is done.
+      if (options.broken) entry.retiring = true;
+      else this.#offer(entry);
+      return;
+    }
+    this.#busy.delete(entry);
+    entry.shared = false;
+    if (entry.retiring) {
+      entry.retiring = false;
+      options = { broken: true };
+    }
     const client = entry.client;
     const spent = client.messagesSent >= this.#options.maxMessagesPerConnection;
     if (options.broken || this.#closed || !client.usable || spent) {
@@ -262,8 +366,9 @@ export class ConnectionPool {
     }
   }
 
-  #wait(fresh: boolean, deadline: number, urgent: boolean): Promise<Entry | undefined> {
-    return new Promise<Entry | undefined>((resolve, reject) => {
+  #wait(fresh: boolean, shared: boolean, deadline: number, urgent: boolean):
+  Promise<{ entry: Entry; joined: boolean } | undefined> {
+    return new Promise<{ entry: Entry; joined: boolean } | undefined>((resolve, reject) => {
       const remaining = Math.max(0, deadline - Date.now());
       const timer = setTimeout(() => {
         const index = this.#waiters.indexOf(waiter);
@@ -275,9 +380,10 @@ export class ConnectionPool {
       }, remaining);
       const waiter: Waiter = {
         fresh,
-        wake: (entry) => {
+        shared,
+        wake: (entry, joined = false) => {
           clearTimeout(timer);
-          resolve(entry);
+          resolve(entry === undefined ? undefined : { entry, joined });
         },
         fail: (error) => {
           clearTimeout(timer);
