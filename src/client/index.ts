@@ -1,6 +1,7 @@
 /** The SMTP client: `SmtpClient` and its types. */
 export {
   BDAT_CHUNK_SIZE,
+  DEFAULT_PIPELINE_WINDOW,
   DEFAULT_TIMEOUTS,
   SmtpClient,
   defaultClientName,
