@@ -11,6 +11,7 @@
  *   every connection.
  */
 import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
 import { ConfigurationError, SmtpTlsError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -53,7 +54,15 @@ export function prepareTls(
     minVersion: settings.minVersion ?? 'TLSv1.2',
     rejectUnauthorized: nodeVerifies,
   };
-  if (servername !== undefined) options.servername = servername;
+  if (servername !== undefined) {
+    options.servername = servername;
+  } else {
+    // An IP address is not sent as SNI (RFC 6066 §3), and without a name Node checks the
+    // certificate against "localhost" when TLS starts on an existing socket (STARTTLS):
+    // check it against the address itself, that is its IP SANs.
+    options.checkServerIdentity = (_name, certificate) =>
+      checkServerIdentity(host, certificate);
+  }
   if (settings.ca !== undefined) options.ca = settings.ca;
 
   return {

@@ -12,6 +12,7 @@ import { SmtpClient } from '../../src/client/smtp-client.js';
 import type { SmtpClientOptions } from '../../src/client/types.js';
 import { ConfigurationError, SmtpTlsError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { createTestAuthority } from '../../src/capture/certificates.js';
 import { fingerprint256, testCertificates } from '../support/test-ca.js';
 
 const certs = testCertificates();
@@ -212,6 +213,28 @@ test('an IP address host is checked against the IP SANs; servername overrides it
   const wrong = client(server.port, { host: '127.0.0.1', secure: 'SslOnConnect',
     tls: { ca: certs.ca, servername: 'other.test' } }).client;
   await assert.rejects(wrong.connect(), SmtpTlsError);
+});
+
+test('an IP host is checked against the address, never against "localhost"', async () => {
+  // RFC 6125 / RFC 5280: a certificate for the name localhost does not vouch for 127.0.0.1,
+  // and a certificate whose only SAN is IP:127.0.0.1 does, over implicit TLS and STARTTLS.
+  const authority = createTestAuthority();
+  const nameOnly = authority.issue(['localhost']);
+  const ipOnly = authority.issue(['127.0.0.1']);
+  for (const secure of ['SslOnConnect', 'StartTls'] as const) {
+    const implicit = secure === 'SslOnConnect';
+    const byName = await startServer({ secure: implicit, key: nameOnly.key, cert: nameOnly.cert });
+    const refused = client(byName.port, { host: '127.0.0.1', secure,
+      tls: { ca: authority.caCert } }).client;
+    await assert.rejects(refused.connect(), SmtpTlsError, `${secure}: localhost-only cert`);
+    refused.destroy();
+    const byIp = await startServer({ secure: implicit, key: ipOnly.key, cert: ipOnly.cert });
+    const accepted = client(byIp.port, { host: '127.0.0.1', secure,
+      tls: { ca: authority.caCert } }).client;
+    await accepted.connect();
+    assert.equal(accepted.tlsInfo?.verified, true, `${secure}: IP-only cert`);
+    await accepted.quit();
+  }
 });
 
 test('minVersion TLSv1.3 refuses a TLS 1.2-only server', async () => {
