@@ -83,7 +83,7 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
       p.message === problem.message)) problems.push(problem);
   };
   connections.forEach((c) => c.problems.forEach(add));
-  tasks.forEach((t) => t.problems.forEach(add));
+  tasks.forEach((t) => t.problems.map((p) => (t.enabled ? p : asDisabled(t, p))).forEach(add));
   return {
     package: { name: pkg.name, id: pkg.id, file: loaded.file,
       formatVersion: pkg.definition.formatVersion, projectDir: loaded.projectDir },
@@ -97,6 +97,17 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
     problems: [...problems].sort((a, b) => (a.severity === b.severity ? 0
       : a.severity === 'error' ? -1 : 1)),
   };
+}
+
+/**
+ * A problem of a disabled task, as a warning: `run` skips the task (unless `--task` names it),
+ * so the problem stops nothing. The task's own problems only; its connection manager's
+ * problems are listed as they are, under the connection manager.
+ */
+function asDisabled(task: ResolvedSendMailTask, problem: PackageProblem): PackageProblem {
+  if (problem.severity !== 'error' || problem.where !== `task "${task.path}"`) return problem;
+  return { ...problem, severity: 'warning',
+    message: `${problem.message} The task is disabled (${task.disabledBy}): run skips it.` };
 }
 
 function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): InspectedTask {

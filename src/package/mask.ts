@@ -1,18 +1,48 @@
 /**
- * Masks the secrets of a connection string for display, keeping everything else as written
- * (the order, the spelling, and `env:`/`file:` references, which are safe to show).
+ * Masks a connection string for display, keeping everything else as written (the order, the
+ * spelling of the keys, and `env:`/`file:` references of Password and AccessToken).
+ *
+ * The rule is an allow-list: only the values of keys known to be non-secret (the SSIS keys and
+ * smtpcm's own, `CONNECTION_STRING_KEYS` less Password and AccessToken) are shown. A misspelt
+ * secret key (`Pasword`, `Passw0rd`, `SmtpPassword`, `Secret`...) is not known, so its value is
+ * masked too; so is text after the last `=` that forms no pair.
  */
+import { CONNECTION_STRING_KEYS } from '../connection/connection-string.js';
 import { MASK } from '../secret.js';
 
-const SECRET_KEYS = /^(password|pwd|accesstoken)$/i;
+/** Keys whose value is a secret, shown only when it is an `env:` or `file:` reference. */
+const SECRET_KEYS = new Set(['password', 'accesstoken']);
 
-/** Replaces the value of Password, Pwd and AccessToken with `********`, unless a reference. */
+/** Keys whose value is shown as written. */
+const SHOWN_KEYS = new Set(
+  CONNECTION_STRING_KEYS.map((key) => key.toLowerCase()).filter((key) => !SECRET_KEYS.has(key)),
+);
+
+const REFERENCE = /^\s*['"]?(env|file):/i;
+
+function maskedValue(name: string, value: string): string {
+  const key = name.toLowerCase();
+  if (SHOWN_KEYS.has(key)) return value;
+  if (SECRET_KEYS.has(key) && REFERENCE.test(value)) return value;
+  // An empty value has nothing to hide, and showing `Key=` keeps the text readable.
+  return value.trim() === '' ? value : MASK;
+}
+
+/**
+ * Replaces the value of every key other than the known non-secret ones with `********`;
+ * Password and AccessToken keep an `env:`/`file:` reference. Never throws: text that is not a
+ * valid connection string is masked on the same rule, pair by pair.
+ */
 export function maskConnectionString(text: string): string {
   let out = '';
   let index = 0;
   while (index < text.length) {
     const eq = text.indexOf('=', index);
-    if (eq < 0) return out + text.slice(index);
+    if (eq < 0) {
+      // Trailing text with no `=`: blanks and `;` as written, anything else could be a secret.
+      const rest = text.slice(index);
+      return out + (/^[\s;]*$/.test(rest) ? rest : MASK);
+    }
     const key = text.slice(index, eq);
     let end = eq + 1;
     while (end < text.length && /\s/.test(text[end]!)) end++;
@@ -30,8 +60,7 @@ export function maskConnectionString(text: string): string {
     const stop = semi < 0 ? text.length : semi;
     const value = text.slice(eq + 1, stop);
     const name = key.replace(/^[\s;]+/, '').trim();
-    const masked = SECRET_KEYS.test(name) && !/^\s*['"]?(env|file):/i.test(value) ? MASK : value;
-    out += `${key}=${masked}${semi < 0 ? '' : ';'}`;
+    out += `${key}=${maskedValue(name, value)}${semi < 0 ? '' : ';'}`;
     index = stop + 1;
   }
   return out;

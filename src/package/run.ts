@@ -225,6 +225,30 @@ async function runTask(
     const result = await sendMail.execute();
     return { ...report, status: result.rejected.length > 0 ? 'partial' : 'sent', result };
   } catch (error) {
-    return { ...report, status: 'failed', reason: (error as Error).message };
+    return { ...report, status: 'failed', reason: explainFailure(pkg, task, error) };
   }
+}
+
+const FILE_SOURCE_FIX = 'Name a File connection manager, or give the path of a readable text file.';
+
+/**
+ * The reason a task failed, as a sentence. When MessageSource names a File connection manager
+ * whose file cannot be read, the task's own message ("names X, but the file does not exist")
+ * does not say that X is a connection manager nor where it points: this names both and the
+ * `--connection` override that redirects it. Any other error's message is returned as is.
+ */
+function explainFailure(pkg: Package, task: ResolvedSendMailTask, error: unknown): string {
+  const message = (error as Error).message;
+  if (!(error instanceof ConfigurationError) || error.field !== 'MessageSource') return message;
+  const source = task.properties.MessageSource.value ?? '';
+  const file = pkg.connections.get(source);
+  const names = `names "${source}", but `;
+  if (!file?.isFile || !message.includes(names)) return message;
+  const path = resolveConnection(pkg, file).connectionString.value ?? '';
+  return message
+    .replace(names, `names the file connection manager "${file.name}", whose path ` +
+      `"${path}" cannot be read: `)
+    .replace(FILE_SOURCE_FIX, "Give the message file's path on this machine with " +
+      `--connection "${file.name}=PATH", or change the connection manager's ` +
+      'ConnectionString in the package.');
 }

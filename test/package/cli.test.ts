@@ -60,6 +60,43 @@ describe('smtpcm inspect and run', () => {
     assert.equal(JSON.parse(partial.stdout).steps[0].status, 'partial');
   });
 
+  it('inspect warns, and exits 0, for a never-configured task that is disabled', async () => {
+    const result = await smtpcm('inspect', corpus('epzingg', 'FileE1_2SF.dtsx'));
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(result.stdout, new RegExp('warning: task "Package\\\\Send Import Failure ' +
+      'Email": The Send Mail task was never configured.* The task is disabled'));
+  });
+
+  it('run and inspect mask the value of a misspelt secret key in --connection', async () => {
+    for (const key of ['Pasword', 'Passwort', 'Password2', 'AccesToken', 'SmtpPassword']) {
+      const override = `SMTP Connection Manager=SmtpServer=127.0.0.1;${key}=hunter2`;
+      const run = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'), '--dry-run',
+        '--connection', override);
+      assert.equal(run.code, 1);
+      assert.match(run.stdout, new RegExp(`via SMTP Connection Manager: ` +
+        `SmtpServer=127\\.0\\.0\\.1;${key}=\\*{8} \\[override\\]`));
+      const inspect = await smtpcm('inspect', corpus('lucmilot', 'SendMailTask.dtsx'), '--json',
+        '--connection', override);
+      for (const out of [run, inspect]) {
+        assert.doesNotMatch(out.stdout + out.stderr, /hunter2/, key);
+      }
+    }
+  });
+
+  it('run names the File connection manager of a missing message file and its path', async () => {
+    const missing = await smtpcm('run', corpus('vglukhov', 'Package1.dtsx'), '--dry-run');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /MessageSource: names the file connection manager "dupkeys", /);
+    assert.ok(missing.stdout.includes('"C:\\Projects\\ReportsFiles\\dupkey.txt"'),
+      missing.stdout);
+    assert.ok(missing.stdout.includes('--connection "dupkeys=PATH"'), missing.stdout);
+    // The override the message suggests works.
+    const given = await smtpcm('run', corpus('vglukhov', 'Package1.dtsx'), '--dry-run',
+      '--connection', `dupkeys=${corpus('vglukhov', 'Package1.dtsx')}`);
+    assert.equal(given.code, 0, given.stdout);
+    assert.match(given.stdout, /^COMPOSED /m);
+  });
+
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
     const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
       '--connection', 'Nope=SmtpServer=127.0.0.1;');

@@ -50,4 +50,19 @@ describe('connection strings in packages', () => {
     assert.equal(maskConnectionString('SmtpServer=a;AccessToken=ya29.x;'),
       'SmtpServer=a;AccessToken=********;');
   });
+
+  it('masks the value of every key not known to be non-secret (misspelt secret keys)', () => {
+    const misspelt = ['Pasword', 'Passwort', 'Passwrd', 'Password2', 'AccesToken', 'Secret',
+      'Pass', 'Passw0rd', 'SmtpPassword', 'Pwd'];
+    for (const key of misspelt) {
+      assert.equal(maskConnectionString(`SmtpServer=127.0.0.1;${key}=hunter2`),
+        `SmtpServer=127.0.0.1;${key}=********`, key);
+    }
+    // An unknown key's value is a literal, even when it looks like a reference.
+    assert.equal(maskConnectionString('Pasword=env:X;Port=25;UserName=u;EnableSsl=True;'),
+      'Pasword=********;Port=25;UserName=u;EnableSsl=True;');
+    // Text that forms no pair could be a pasted password.
+    assert.equal(maskConnectionString('SmtpServer=a;hunter2'), 'SmtpServer=a;********');
+    assert.equal(maskConnectionString('SmtpServer=a;;'), 'SmtpServer=a;;');
+  });
 });
