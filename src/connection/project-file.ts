@@ -22,6 +22,12 @@ export interface ProjectConnection {
   description?: string;
   /** A DTSID-style GUID (`{...}`), when the project gives one. */
   id?: string;
+  /**
+   * What is wrong with this entry (wrong shape, a connection string that does not parse),
+   * naming the file and the entry; `findConnection` throws it when the entry is asked for.
+   * Other entries stay usable.
+   */
+  error?: ConfigurationError;
 }
 
 export interface ProjectFile {
@@ -38,11 +44,11 @@ function fileError(path: string, problem: string, fix: string): ConfigurationErr
 /**
  * Reads a project file: `path`, else `$SMTPCM_PROJECT`, else `./smtpcm.json`. A missing file at
  * the default location gives an empty project; a missing file that was named (argument or
- * variable) is an error. Connection strings are parsed, so a bad one fails here, naming the
- * connection.
+ * variable) is an error. Each entry is checked on its own: a bad entry (wrong shape, a connection
+ * string that does not parse) is kept with its `error`, and fails only when it is asked for.
  *
- * Throws `ConfigurationError` naming the file and what is wrong (unreadable, not JSON, wrong
- * shape, a connection string that does not parse).
+ * Throws `ConfigurationError` naming the file when the file as a whole is unusable (unreadable,
+ * not JSON, no "connections" object).
  */
 export async function loadProjectFile(path?: string): Promise<ProjectFile> {
   const named = path ?? (process.env[PROJECT_FILE_ENV] || undefined);
@@ -73,7 +79,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Checks the shape of a parsed project file. Throws `ConfigurationError` naming the entry. */
+/**
+ * Checks a parsed project file. Throws `ConfigurationError` naming the file when it has no
+ * "connections" object; a bad entry does not throw, it is kept with `error` set.
+ */
 export function parseProject(path: string, data: unknown): ProjectFile {
   const shape = 'The format is { "connections": { "<name>": { "connectionString": "...", ' +
     '"description": "..." } } }.';
@@ -82,32 +91,39 @@ export function parseProject(path: string, data: unknown): ProjectFile {
   }
   const connections = new Map<string, ProjectConnection>();
   for (const [name, entry] of Object.entries(data.connections)) {
-    if (!isRecord(entry) || typeof entry.connectionString !== 'string') {
-      throw fileError(path, `connection "${name}" has no "connectionString" string.`, shape);
-    }
-    for (const field of ['description', 'id'] as const) {
-      if (entry[field] !== undefined && typeof entry[field] !== 'string') {
-        throw fileError(path, `connection "${name}": "${field}" is not a string.`, shape);
-      }
-    }
-    try {
-      // Parsed here so that a bad string is reported with its connection's name and file.
-      new SmtpConnectionManager({ name, connectionString: entry.connectionString });
-    } catch (error) {
-      if (error instanceof ConfigurationError) {
-        throw fileError(path, `connection "${name}": ${error.message}`,
-          'Fix the connection string (docs/connection-strings.md lists every key).');
-      }
-      throw error;
-    }
-    connections.set(name, {
-      name,
-      connectionString: entry.connectionString,
-      ...(typeof entry.description === 'string' ? { description: entry.description } : {}),
-      ...(typeof entry.id === 'string' ? { id: entry.id } : {}),
-    });
+    connections.set(name, parseEntry(path, name, entry, shape));
   }
   return { path, connections };
+}
+
+/** One entry, with `error` set when it is unusable; never throws for the entry's content. */
+function parseEntry(path: string, name: string, entry: unknown,
+  shape: string): ProjectConnection {
+  if (!isRecord(entry) || typeof entry.connectionString !== 'string') {
+    return { name, connectionString: '',
+      error: fileError(path, `connection "${name}" has no "connectionString" string.`, shape) };
+  }
+  const connection: ProjectConnection = {
+    name,
+    connectionString: entry.connectionString,
+    ...(typeof entry.description === 'string' ? { description: entry.description } : {}),
+    ...(typeof entry.id === 'string' ? { id: entry.id } : {}),
+  };
+  for (const field of ['description', 'id'] as const) {
+    if (entry[field] !== undefined && typeof entry[field] !== 'string') {
+      return { ...connection,
+        error: fileError(path, `connection "${name}": "${field}" is not a string.`, shape) };
+    }
+  }
+  try {
+    // Parsed here so that a bad string is reported with its connection's name and file.
+    new SmtpConnectionManager({ name, connectionString: entry.connectionString });
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    return { ...connection, error: fileError(path, `connection "${name}": ${error.message}`,
+      'Fix the connection string (docs/connection-strings.md lists every key).') };
+  }
+  return connection;
 }
 
 /**
@@ -116,7 +132,8 @@ export function parseProject(path: string, data: unknown): ProjectFile {
  * case-insensitive, as SSIS compares names).
  *
  * Returns a new manager (the caller closes it). Throws `ConfigurationError` for a bad
- * connection string, or a name not in the project (listing the names it has).
+ * connection string, a name not in the project (listing the names it has), or an entry of the
+ * project that is unusable (its own error, naming the file and the entry).
  */
 export function findConnection(
   project: ProjectFile,
@@ -144,6 +161,7 @@ export function findConnection(
       (names.length > 0 ? `The connections are: ${names.join(', ')}. ` : '') +
       `Or give a connection string, e.g. --connection "SmtpServer=${wanted};EnableSsl=True;".`);
   }
+  if (found.error) throw found.error;
   return new SmtpConnectionManager({
     ...init,
     name: found.name,

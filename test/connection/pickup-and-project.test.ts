@@ -169,11 +169,32 @@ describe('smtpcm.json project file', () => {
     await assert.rejects(loadProjectFile(await write('{ nope')), /not valid JSON/);
     await assert.rejects(loadProjectFile(await write('{"connections": []}')),
       /no "connections" object/);
-    await assert.rejects(loadProjectFile(await write('{"connections":{"A":{}}}')),
-      /connection "A" has no "connectionString"/);
-    await assert.rejects(loadProjectFile(await write(
-      '{"connections":{"A":{"connectionString":"SmtpServer=h;EnableTls=True"}}}')),
-    (error: ConfigurationError) => error.message.includes('connection "A"') &&
-      error.message.includes('EnableSsl'));
+    const noString = await write('{"connections":{"A":{}}}');
+    const noStringProject = await loadProjectFile(noString);
+    assert.throws(() => findConnection(noStringProject, 'A'),
+      (error: ConfigurationError) => error.field === noString &&
+        /connection "A" has no "connectionString"/.test(error.message));
+    const badKey = await write(
+      '{"connections":{"A":{"connectionString":"SmtpServer=h;EnableTls=True"}}}');
+    const badKeyProject = await loadProjectFile(badKey);
+    assert.throws(() => findConnection(badKeyProject, 'A'),
+      (error: ConfigurationError) => error.field === badKey &&
+        error.message.includes('connection "A"') && error.message.includes('EnableSsl'));
+  });
+
+  test('a bad entry fails alone: the other connections stay usable', async () => {
+    const path = join(dir, 'one-bad.json');
+    await writeFile(path, JSON.stringify({ connections: {
+      Bad: { connectionString: 'SmtpServer=relay.example.com;Pasword=hunter2;' },
+      Relay: { connectionString: 'SmtpServer=relay.example.com;Port=587;' },
+      Shapeless: 42,
+    } }));
+    const project = await loadProjectFile(path);
+    assert.equal(findConnection(project, 'Relay').properties.port, 587);
+    assert.throws(() => findConnection(project, 'Bad'), (error: ConfigurationError) =>
+      error.message.startsWith(`${path}: connection "Bad": `) &&
+      error.message.includes('Pasword') && !error.message.includes('hunter2'));
+    assert.throws(() => findConnection(project, 'shapeless'), (error: ConfigurationError) =>
+      error.message.startsWith(`${path}: connection "Shapeless" has no "connectionString"`));
   });
 });
