@@ -39,6 +39,7 @@ import {
   type SessionStage,
 } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { Secret } from '../secret.js';
 import { noCapabilities, parseCapabilities, type Capabilities } from '../protocol/capabilities.js';
 import * as commands from '../protocol/commands.js';
 import { LineEndingNormaliser, type BdatChunk } from '../protocol/data-encoder.js';
@@ -371,6 +372,27 @@ export class SmtpClient extends EventEmitter {
    * the SASL loop throws (`SmtpAuthenticationError`; with reason `server-proof` the
    * connection is closed first), or a connection-level error.
    */
+  /**
+   * Registers what one line of an AUTH exchange carries as secrets of the transcript: the
+   * base64 text itself, and the parts of its decoded form (PLAIN's `\0user\0password`,
+   * XOAUTH2's `auth=Bearer <token>`), so that an echo in any later reply is masked.
+   */
+  #registerSaslSecrets(line: string): void {
+    const data = /^AUTH\s+\S+\s+(\S+)$/i.exec(line)?.[1] ?? (/^AUTH\s/i.test(line) ? '' : line);
+    if (data === '' || data === '=' || data === '*') return;
+    this.#transcript.addSecret(data);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return;
+    const decoded = Buffer.from(data, 'base64').toString('utf8');
+    this.#transcript.addSecret(decoded);
+    const username = this.#options.auth?.username;
+    for (const part of decoded.split(/[\0\x01]/)) {
+      // The user name and the OAuth headers are not secret; masking them would garble the
+      // rest of the transcript (MAIL FROM often carries the user name).
+      if (part === username || /^(user|host|port)=|^n,/i.test(part)) continue;
+      this.#transcript.addSecret(part.replace(/^auth=Bearer /i, ''));
+    }
+  }
+
   async authenticate(): Promise<string | undefined> {
     const auth = this.#options.auth;
     // GSSAPI needs no user name (the ticket names the user), so an allow-list naming it is
@@ -387,10 +409,17 @@ export class SmtpClient extends EventEmitter {
           throw new ConfigurationError('auth', 'a SASL line contains CR, LF or NUL ' +
             '(not shown: it may hold a secret).', 'This is a bug in the mechanism.');
         }
+        this.#registerSaslSecrets(line);
         await transport.writeLines([line], 'auth', this.#timeouts.command);
-        return this.#read('auth', this.#timeouts.command);
+        const reply = await this.#read('auth', this.#timeouts.command);
+        // A 334 challenge is the mechanism's input and stays as sent; any other reply may
+        // quote what the server received, so what we sent is masked in its text.
+        if (reply.code === 334) return reply;
+        return { ...reply, lines: reply.lines.map((text) => this.#transcript.redact(text)) };
       },
     };
+    if (auth.password) this.#transcript.addSecret(auth.password.reveal());
+    if (auth.accessToken instanceof Secret) this.#transcript.addSecret(auth.accessToken.reveal());
     const context: AuthContext = {
       host: this.#options.host,
       port: this.#port,

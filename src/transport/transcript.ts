@@ -18,6 +18,7 @@ export class Transcript {
   readonly #logger: TranscriptLogger | undefined;
   readonly #tail: string[] = [];
   #inAuth = false;
+  readonly #secrets: string[] = [];
 
   constructor(logger?: TranscriptLogger) {
     this.#logger = logger;
@@ -34,6 +35,29 @@ export class Transcript {
 
   endAuth(): void {
     this.#inAuth = false;
+  }
+
+  /**
+   * Masks `value` wherever it appears from now on, in client and server lines alike (and in
+   * `redact()`): a server that echoes what it received in its 535 must not put the password,
+   * or the base64 of an AUTH line, into logs and errors. Values under 4 characters are
+   * ignored, since masking them would garble ordinary text.
+   */
+  addSecret(value: string): void {
+    if (value.length >= 4 && !this.#secrets.includes(value)) {
+      this.#secrets.push(value);
+      // Longest first, so that a secret containing another is masked whole.
+      this.#secrets.sort((a, b) => b.length - a.length);
+    }
+  }
+
+  /** `text` with every registered secret replaced by `********`. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.#secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(MASK);
+    }
+    return out;
   }
 
   /** Logs a client line, masked when it is part of an AUTH exchange. */
@@ -63,6 +87,7 @@ export class Transcript {
   }
 
   #emit(line: TranscriptLine): void {
+    if (this.#secrets.length > 0) line = { ...line, text: this.redact(line.text) };
     this.#tail.push(formatTranscriptLine(line));
     if (this.#tail.length > TRANSCRIPT_TAIL) this.#tail.shift();
     this.#logger?.(line);

@@ -9,6 +9,7 @@ import { SmtpClient } from '../../src/client/smtp-client.js';
 import type { SmtpClientOptions } from '../../src/client/types.js';
 import {
   ConfigurationError,
+  SmtpAuthenticationError,
   SmtpCommandError,
   SmtpConnectionError,
   SmtpProtocolError,
@@ -663,6 +664,25 @@ test('an allow-list naming GSSAPI asks to authenticate without a user name', asy
   await assert.rejects(run.client.authenticate(), (error: unknown) =>
     error instanceof Error && error.name === 'SmtpAuthenticationError');
   await finish(run).catch(() => undefined);
+});
+
+test('a server that echoes the credentials in its 535 gets them masked everywhere', async () => {
+  const { Secret } = await import('../../src/secret.js');
+  const password = 'S3cr3tPW!xyz';
+  const blob = Buffer.from(`\0alerts\0${password}`).toString('base64');
+  const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH PLAIN'),
+    `C: AUTH PLAIN ${blob}`, `S: 535 5.7.8 bad creds ${blob} decoded=|alerts|${password}`,
+    ...QUIT],
+  { auth: { username: 'alerts', password: new Secret(password), allowInsecureAuth: true,
+    mechanisms: ['PLAIN'] } });
+  await run.client.connect();
+  const error = await run.client.authenticate().then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof SmtpAuthenticationError);
+  await finish(run);
+  const shown = [error.message, ...error.transcript, ...run.lines].join('\n');
+  assert.ok(!shown.includes(password) && !shown.includes(blob), shown);
+  assert.ok(run.lines.includes('S: 535 5.7.8 bad creds ******** decoded=|alerts|********'),
+    run.lines.join('\n'));
 });
 
 test('authenticate() without credentials sends no AUTH', async () => {
