@@ -7,7 +7,9 @@
  * parsing rules, with the .NET behaviour each one copies.
  */
 import { readFile } from 'node:fs/promises';
+import { domainToASCII } from 'node:url';
 import { ConfigurationError } from '../errors.js';
+import { quoteValue } from '../message/quote.js';
 import { MASK, Secret } from '../secret.js';
 import type { AuthOptions } from '../auth/mechanism.js';
 import { SUPPORTED_MECHANISMS, WINDOWS_MECHANISMS } from '../auth/policy.js';
@@ -184,6 +186,8 @@ const KEY_HINTS: Record<string, string[]> = {
   uid: ['UserName'],
   login: ['UserName'],
   pwd: ['Password'],
+  pass: ['Password'],
+  passwd: ['Password'],
   token: ['AccessToken'],
   oauthtoken: ['AccessToken'],
   'connect timeout': ['Timeout'],
@@ -263,7 +267,7 @@ export function splitConnectionString(text: string): ConnectionStringPair[] {
     // The key, up to a single '='.
     let key = '';
     for (;;) {
-      if (index >= length) throw syntaxError(start, `the key "${key.trim()}" has no "="`);
+      if (index >= length) throw syntaxError(start, missingEquals(key.trim()));
       const char = text[index]!;
       if (char === '=') {
         if (text[index + 1] === '=') {
@@ -374,6 +378,10 @@ export function suggestKeys(key: string): string[] {
   const lower = key.trim().toLowerCase();
   const hinted = KEY_HINTS[lower];
   if (hinted) return hinted;
+  // A shortened key (`Pass`, `Time`) names the keys it starts.
+  const prefixed = KEYS.filter((spec) => lower.length >= 3 &&
+    spec.key.toLowerCase().startsWith(lower)).map((spec) => spec.key);
+  if (prefixed.length > 0) return prefixed;
   let best: string[] = [];
   let bestDistance = Infinity;
   for (const spec of KEYS) {
@@ -389,10 +397,31 @@ export function suggestKeys(key: string): string[] {
   return bestDistance <= Math.max(2, Math.ceil(lower.length / 3)) ? best : [];
 }
 
-/** Quotes a value for an error message: JSON-escaped, cut at 60 characters. */
+/**
+ * The host to connect to: brackets of an IPv6 literal removed, an internationalised name
+ * (`bücher.example`) in its ASCII `xn--` form (RFC 5891, `url.domainToASCII`). An ASCII name
+ * or an address is returned as written; a name `domainToASCII` refuses gives `''`.
+ * Messages show the name as the user wrote it.
+ */
+export function asciiHost(host: string): string {
+  const bare = host.trim().replace(/^\[(.*)\]$/, '$1');
+  return /[^\x00-\x7f]/.test(bare) ? domainToASCII(bare) : bare;
+}
+
+/**
+ * Why a key ends without `=`: `==` inside a key is a literal `=`, so `==a` is the key `=a`
+ * with no value, which the message says rather than showing a puzzling `"=a" has no "="`.
+ */
+function missingEquals(key: string): string {
+  return key.includes('=')
+    ? `the key ${shown(key)} is never followed by a single "=" ("==" in a key stands for ` +
+        'a literal "=", so it does not end the key)'
+    : `the key ${shown(key)} is not followed by "="`;
+}
+
+/** Quotes a value for an error message: escaped, cut at 60 characters (`quoteValue`). */
 function shown(value: string): string {
-  const cut = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-  return JSON.stringify(cut);
+  return quoteValue(value, 60);
 }
 
 function wrongValue(
@@ -796,7 +825,7 @@ export async function resolveSettings(props: SmtpConnectionProperties): Promise<
     auth.accessToken === undefined;
 
   const client: SmtpClientOptions = {
-    host: props.smtpServer.replace(/^\[(.*)\]$/, '$1'),
+    host: asciiHost(props.smtpServer),
     port: effectivePort(props),
     secure,
     timeouts: {

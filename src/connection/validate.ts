@@ -6,8 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
+import { quoteValue } from '../message/quote.js';
 import { MASK } from '../secret.js';
 import {
+  asciiHost,
   effectivePort,
   effectiveSecurity,
   type SecretRef,
@@ -41,9 +43,12 @@ const TLS_ONLY_PROVIDERS = new Set([
 const LONGEST_PLAUSIBLE_TIMEOUT_SECONDS = 3600;
 const MANY_CONNECTIONS = 20;
 
-/** A DNS name per RFC 1123 (labels of letters, digits and hyphens), or an IP literal. */
+/**
+ * A DNS name per RFC 1123 (labels of letters, digits and hyphens), an internationalised name
+ * whose `xn--` form is one (RFC 5891), or an IP literal.
+ */
 export function isValidHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  const bare = asciiHost(host);
   if (isIP(bare) !== 0) return true;
   if (bare.length === 0 || bare.length > 253) return false;
   return bare
@@ -154,7 +159,8 @@ export function validateConnection(props: SmtpConnectionProperties): ValidationR
       add('error', 'SmtpServer', 'SmtpServer is empty: there is no server to connect to.',
         'Write SmtpServer=<host name or address>, e.g. SmtpServer=smtp.example.com.');
     } else if (!isValidHost(host)) {
-      add('error', 'SmtpServer', `"${props.smtpServer}" is not a host name or IP address.`,
+      add('error', 'SmtpServer', `${quoteValue(props.smtpServer)} is not a host name or IP ` +
+        'address.',
         'Write only the host (no scheme, port or path), e.g. SmtpServer=smtp.example.com; ' +
         'put a port in Port=.');
     }

@@ -11,6 +11,7 @@
  */
 import { domainToASCII } from 'node:url';
 import addressparser from 'nodemailer/lib/addressparser';
+import { quoteValue } from './quote.js';
 
 /** One mailbox of an address line. */
 export interface MailAddress {
@@ -63,14 +64,16 @@ export function checkAddress(
   const domain = address.slice(at + 1);
   const localIsQuoted = local.startsWith('"');
   if (localIsQuoted ? !QUOTED_LOCAL.test(local) : !isDotAtom(local)) {
-    return { ok: false, reason: `its local part "${local}" is not a valid RFC 5322 local part` };
+    const reason = `its local part ${quoteValue(local)} is not a valid RFC 5322 local part`;
+    return { ok: false, reason };
   }
   if (Buffer.byteLength(local) > MAX_LOCAL_OCTETS) {
     return { ok: false, reason: `its local part is longer than ${MAX_LOCAL_OCTETS} octets` };
   }
   const asciiDomain = checkDomain(domain);
   if (asciiDomain === undefined) {
-    return { ok: false, reason: `its domain "${domain}" is not a valid domain or address literal` };
+    const reason = `its domain ${quoteValue(domain)} is not a valid domain or address literal`;
+    return { ok: false, reason };
   }
   const envelopeAddress = `${local}@${asciiDomain}`;
   if (Buffer.byteLength(envelopeAddress) > MAX_ADDRESS_OCTETS) {
@@ -118,8 +121,10 @@ export function parseAddressLine(field: string, line: string | undefined): Parse
     if (written === '') {
       problems.push({
         field,
-        message: `"${entry.name}" is not an e-mail address.`,
-        fix: 'Write each recipient as name@domain or "Name" <name@domain>, separated by ";".',
+        message: `${quoteValue(entry.name)} is not an e-mail address.`,
+        fix: isSenderField(field)
+          ? 'Write the sender as name@domain or "Name" <name@domain>.'
+          : 'Write each recipient as name@domain or "Name" <name@domain>, separated by ";".',
       });
       continue;
     }
@@ -127,8 +132,10 @@ export function parseAddressLine(field: string, line: string | undefined): Parse
     if (!checked.ok) {
       problems.push({
         field,
-        message: `"${written}" is not a valid address: ${checked.reason}.`,
-        fix: 'Correct the address; separate several addresses with ";".',
+        message: `${quoteValue(written)} is not a valid address: ${checked.reason}.`,
+        fix: isSenderField(field)
+          ? 'Correct the sender address.'
+          : 'Correct the address; separate several addresses with ";".',
       });
       continue;
     }
@@ -140,6 +147,11 @@ export function parseAddressLine(field: string, line: string | undefined): Parse
     });
   }
   return { addresses, problems };
+}
+
+/** True for the fields that hold the sender (`FromLine`, the CLI's `--from`). */
+function isSenderField(field: string): boolean {
+  return field === 'FromLine' || field === '--from';
 }
 
 /** The problem reported for a CR, LF or NUL in a header value (header injection). */

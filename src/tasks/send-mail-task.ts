@@ -40,6 +40,7 @@ import {
   type MailPriority,
   type MessageSpec,
 } from '../message/compose.js';
+import { quoteValue } from '../message/quote.js';
 
 export type { ComposedMessage, MailPriority } from '../message/compose.js';
 export type MessageSourceType = 'DirectInput' | 'FileConnection' | 'Variable';
@@ -367,7 +368,7 @@ export class SendMailTask {
     if (priority === undefined) {
       error({
         field: 'Priority',
-        message: `"${String(p.priority)}" is not a priority.`,
+        message: `${quoteValue(String(p.priority))} is not a priority.`,
         fix: 'Use High, Normal or Low (or the SSIS numbers 1, 3, 5).',
       });
     }
@@ -412,7 +413,7 @@ export class SendMailTask {
       problems.push({
         severity: 'error',
         field: 'SmtpConnection',
-        message: `names "${name}", which is not a connection manager of this package.`,
+        message: `names ${quoteValue(name)}, which is not a connection manager of this package.`,
         fix: 'Use the name or DTSID of an SMTP connection manager.',
       });
       return undefined;
@@ -455,7 +456,7 @@ export class SendMailTask {
       case undefined:
         error({
           field: 'MessageSourceType',
-          message: `"${String(p.messageSourceType)}" is not a message source type.`,
+          message: `${quoteValue(String(p.messageSourceType))} is not a message source type.`,
           fix: 'Use DirectInput, FileConnection or Variable (or 0, 1, 2).',
         });
         return undefined;
@@ -476,7 +477,7 @@ export class SendMailTask {
         if (problem) {
           error({
             field: 'MessageSource',
-            message: `names "${source}", but ${problem}.`,
+            message: `names ${quoteValue(source)}, but ${problem}.`,
             fix: 'Name a File connection manager, or give the path of a readable text file.',
           });
           return undefined;
@@ -488,7 +489,7 @@ export class SendMailTask {
         if (value === undefined) {
           error({
             field: 'MessageSource',
-            message: `names the variable "${source}", which does not exist.`,
+            message: `names the variable ${quoteValue(source)}, which does not exist.`,
             fix: 'Name an existing variable, such as User::MailBody.',
           });
           return undefined;
@@ -531,13 +532,20 @@ export class SendMailTask {
     const out: Array<{ path: string }> = [];
     for (const item of list) {
       const path = this.#resolve(item);
-      const problem = hasLineBreak(item)
-        ? 'its name has a line break'
-        : await checkReadableFile(path);
+      if (hasLineBreak(item)) {
+        error({
+          field: 'FileAttachments',
+          message: `${quoteValue(item)}: the path holds a line break (CR or LF) or NUL.`,
+          fix: 'Remove the line break from the path, or rename the file; ' +
+            'a path with one is never attached.',
+        });
+        continue;
+      }
+      const problem = await checkReadableFile(path);
       if (problem) {
         error({
           field: 'FileAttachments',
-          message: `"${item}": ${problem}.`,
+          message: `${quoteValue(item)}: ${problem}.`,
           fix: 'Attach files that exist and are readable; separate several paths with "|".',
         });
       } else {
@@ -556,7 +564,7 @@ export class SendMailTask {
       if (!/^[\x21-\x3B\x3D\x3F-\x7E]+$/.test(image.cid)) {
         error({
           field,
-          message: `cid "${image.cid}" is not usable as a Content-ID.`,
+          message: `cid ${quoteValue(image.cid)} is not usable as a Content-ID.`,
           fix: 'Use printable ASCII without spaces or angle brackets, such as logo@report.',
         });
         continue;
@@ -566,7 +574,7 @@ export class SendMailTask {
       if (problem) {
         error({
           field,
-          message: `"${image.path}": ${problem}.`,
+          message: `${quoteValue(image.path)}: ${problem}.`,
           fix: 'Give a readable image file.',
         });
       } else {

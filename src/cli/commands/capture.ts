@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CapturedMessage } from '../../capture/capture-server.js';
+import { quoteValue } from '../../message/quote.js';
 import { UsageError, action } from '../output.js';
 
 interface CaptureOptions {
@@ -35,7 +36,8 @@ export function register(program: Command): void {
 async function runCapture(options: CaptureOptions): Promise<number> {
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--port ${options.port} is not a port number (0 to 65535).`);
+    throw new UsageError(`--port ${quoteValue(options.port)} is not a port number (0 to 65535).`,
+      '--port');
   }
   // Loaded on use: smtp-server is not needed by the other commands.
   const { startCaptureServer } = await import('../../capture/capture-server.js');
@@ -46,6 +48,8 @@ async function runCapture(options: CaptureOptions): Promise<number> {
     tls: Boolean(options.tls),
     auth: Boolean(options.auth),
     onMessage: (message) => process.stdout.write(`${describeCaptured(message)}\n`),
+  }).catch((error: unknown) => {
+    throw directoryError(error, options.dir) ?? error;
   });
   const features = [
     options.tls ? 'STARTTLS' : 'no TLS',
@@ -73,6 +77,28 @@ async function runCapture(options: CaptureOptions): Promise<number> {
   });
   process.stdout.write(`Stopped after ${server.messages.length} message(s).\n`);
   return 0;
+}
+
+/**
+ * A file-system error from preparing `--dir` (it has a `syscall` and a `path`) as a usage
+ * error naming the option and the fix; undefined for any other error.
+ */
+function directoryError(error: unknown, dir: string): UsageError | undefined {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  if (syscall === undefined || code === undefined || syscall === 'listen') {
+    return undefined;
+  }
+  const problem =
+    code === 'ENOTDIR' || code === 'EEXIST'
+      ? 'is not a directory (a file is in the way)'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? 'cannot be written by this account'
+        : `cannot be used (${code})`;
+  return new UsageError(
+    `--dir ${quoteValue(dir)} ${problem}. Give a directory this account can write to, ` +
+      'or a path where one can be created.',
+    '--dir',
+  );
 }
 
 /** `<file> from=<sender> to=<a,b> size=<n>`: one line per captured message. */

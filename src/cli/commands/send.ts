@@ -5,13 +5,13 @@
  * Exit 0 when every recipient was accepted, 3 when some were rejected, 1 when none was or on
  * any other error.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { SendResult } from '../../client/types.js';
-import { SmtpRecipientsError } from '../../errors.js';
 import { parseAddressLine } from '../../message/addresses.js';
+import { quoteValue } from '../../message/quote.js';
 import { formatReply } from '../../protocol/reply.js';
 import {
   SendMailTask,
@@ -95,6 +95,9 @@ async function runSend(options: SendOptions): Promise<number> {
     throw new UsageError('Give the subject with --subject (it may be "").');
   }
 
+  if (options.raw !== undefined) {
+    await checkRawFile(options.raw);
+  }
   const connection = await openConnection(options.connection);
   const progress = options.json ? undefined : createProgress();
   const recipientCount = [options.to, options.cc, options.bcc]
@@ -121,12 +124,6 @@ async function runSend(options: SendOptions): Promise<number> {
     return report(result, options);
   } catch (error) {
     progress?.done();
-    if (error instanceof SmtpRecipientsError && options.json) {
-      printJson({
-        error: { code: error.code, message: error.message },
-        recipients: error.recipients,
-      });
-    }
     throw error;
   } finally {
     await connection.close();
@@ -138,7 +135,8 @@ function taskProperties(options: SendOptions): SendMailTaskProperties {
   for (const line of options.header) {
     const colon = line.indexOf(':');
     if (colon <= 0) {
-      throw new UsageError(`--header "${line}" is not of the form "Name: value".`);
+      throw new UsageError(`--header ${quoteValue(line)} is not of the form "Name: value".`,
+        '--header');
     }
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
@@ -207,6 +205,26 @@ async function sendRaw(
     recipients: result.recipients,
     reply: result.reply,
   };
+}
+
+/** Refuses a `--raw` path that is not a readable file, naming the option and the fix. */
+async function checkRawFile(raw: string): Promise<void> {
+  const fix = 'Give the path of an RFC 5322 message file (an .eml file).';
+  let problem: string | undefined;
+  try {
+    const info = await stat(resolve(raw));
+    if (info.isDirectory()) problem = 'is a directory, not a message file';
+    else if (!info.isFile()) problem = 'is not a regular file';
+    else await access(resolve(raw), constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === 'ENOENT' || code === 'ENOTDIR'
+      ? 'does not exist'
+      : `cannot be read (${code ?? (error as Error).message})`;
+  }
+  if (problem) {
+    throw new UsageError(`--raw ${quoteValue(raw)} ${problem}. ${fix}`, '--raw');
+  }
 }
 
 /** The Message-ID of a message file (from its first 64 KiB), or '' when it has none. */
