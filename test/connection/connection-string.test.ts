@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import {
   CONNECTION_STRING_KEYS,
@@ -19,8 +18,7 @@ import {
 import { validateConnection } from '../../src/connection/validate.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { Secret } from '../../src/secret.js';
-
-const corpusDir = fileURLToPath(new URL('../../../shared/corpus/ssis/', import.meta.url));
+import { corpusPaths, corpusSkipReason } from '../support/corpus.js';
 
 /** Asserts that `run` throws a ConfigurationError whose text contains every fragment. */
 function assertConfigError(run: () => unknown, field: string, ...fragments: string[]): void {
@@ -56,20 +54,10 @@ function decodeXml(text: string): string {
     .replace(/&amp;/g, '&');
 }
 
-function corpusFiles(dir: string): string[] {
-  const found: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) found.push(...corpusFiles(path));
-    else if (/\.(dtsx|conmgr|params)$/i.test(name)) found.push(path);
-  }
-  return found.sort();
-}
-
-describe('the SSIS corpus', { skip: existsSync(corpusDir) ? undefined : `no ${corpusDir}` }, () => {
+describe('the SSIS corpus', { skip: corpusSkipReason }, () => {
   const strings: Array<{ file: string; text: string }> = [];
   let smtpManagers = 0;
-  for (const file of existsSync(corpusDir) ? corpusFiles(corpusDir) : []) {
+  for (const file of corpusPaths('.dtsx', '.conmgr', '.params')) {
     const xml = readFileSync(file, 'utf8');
     smtpManagers += (xml.match(/CreationName="SMTP"|CreationName">SMTP</g) ?? []).length;
     const managerElement = /<SmtpConnectionManager\b[^>]*?\bConnectionString="([^"]*)"/g;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { corpus, repoRoot } from '../dtsx/corpus.js';
+import { corpus, corpusSkipReason, repoRoot } from '../support/corpus.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
 interface Outcome { code: number | null; stdout: string; stderr: string }
@@ -28,7 +28,7 @@ let sink: SmtpSink;
 before(async () => { sink = await startSink(); });
 after(async () => { await sink.close(); });
 
-describe('smtpcm inspect and run', () => {
+describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
   it('inspect --json: connection managers, tasks, values and sources', async () => {
     const result = await smtpcm('inspect', corpus('yatamcharishma', 'MasterLoad_Template.dtsx'),
       '--json');

@@ -4,12 +4,12 @@ import { describe, it } from 'node:test';
 import { inspectPackage } from '../../src/package/inspect.js';
 import { loadPackage } from '../../src/package/load.js';
 import { toPropertyString } from '../../src/package/expressions/index.js';
-import { corpus, repoRoot } from '../dtsx/corpus.js';
+import { corpus, corpusSkipReason, repoRoot } from '../support/corpus.js';
 import { ENVIRONMENT } from './helpers.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'dtsx');
 
-describe('package configurations', () => {
+describe('package configurations', { skip: corpusSkipReason }, () => {
   it('applies the XML configuration a package names, found in the project folder', async () => {
     // The package names C:\NHEligJobs\HAP_SSIS\HAP_H376_RE_CareRadius.dtsConfig; the file
     // of that name in the project folder is used.

@@ -5,7 +5,7 @@ import {
   type InspectReport,
 } from '../../src/package/inspect.js';
 import { loadPackage, type LoadedPackage, type PackageOverrides } from '../../src/package/load.js';
-import { corpus } from '../dtsx/corpus.js';
+import { corpus } from '../support/corpus.js';
 
 /** The designer machine of dataalias' package: its saved values were evaluated there. */
 export const ENVIRONMENT = {

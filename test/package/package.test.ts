@@ -7,7 +7,7 @@ import { Connections } from '../../src/package/connections.js';
 import { inspectPackage } from '../../src/package/inspect.js';
 import { loadPackage } from '../../src/package/load.js';
 import { controlFlowOrder } from '../../src/package/tasks.js';
-import { repoRoot } from '../dtsx/corpus.js';
+import { repoRoot } from '../support/corpus.js';
 import { ENVIRONMENT } from './helpers.js';
 
 const fixture = join(repoRoot, 'test', 'fixtures', 'dtsx', 'order-and-errors.dtsx');

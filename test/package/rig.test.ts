@@ -13,6 +13,7 @@ import { simpleParser } from 'mailparser';
 import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import type { PackageOverrides } from '../../src/package/load.js';
 import { runPackage, type RunPackageOptions } from '../../src/package/run.js';
+import { corpusSkipReason } from '../support/corpus.js';
 import { clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
 import { load } from './helpers.js';
 
@@ -90,7 +91,7 @@ const CASES: Case[] = [
     subjects: ['ODS Datamart Task: Clear Table DM_Semester Failed'] },
 ];
 
-describe('run against the Postfix rig', { skip: rigSkipReason }, () => {
+describe('run against the Postfix rig', { skip: rigSkipReason ?? corpusSkipReason }, () => {
   before(async () => {
     process.env[PASSWORD_VARIABLE] = rig()!.users.alice.password;
     dir = await mkdtemp(join(tmpdir(), 'smtpcm-dtsx-rig-'));

@@ -15,6 +15,7 @@ import {
   type PackageRunReport,
   type RunPackageOptions,
 } from '../../src/package/run.js';
+import { corpusSkipReason } from '../support/corpus.js';
 import { load } from './helpers.js';
 import { startSink, type ReceivedMessage, type SmtpSink } from './smtp-sink.js';
 
@@ -64,7 +65,8 @@ const xPriority = (message: ReceivedMessage): string | undefined =>
 const statuses = (report: PackageRunReport): string[][] =>
   report.steps.filter((s) => s.type === 'send-mail').map((s) => [s.path, s.status]);
 
-describe('run: every enabled Send Mail task of the corpus against a local server', () => {
+describe('run: every enabled Send Mail task of the corpus against a local server',
+  { skip: corpusSkipReason }, () => {
   it('lucmilot: the smallest package, literal values', async () => {
     const { report, messages } = await run('lucmilot', 'SendMailTask.dtsx', {
       connections: [['SMTP Connection Manager', sink.connectionString]] });

@@ -5,11 +5,12 @@
  * properties (`<DTS:Property DTS:Name="Expression">`, on variables and precedence
  * constraints) and 2012+ expression attributes (`DTS:Expression="…"`).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import { corpusDir, corpusPaths } from '../../support/corpus.js';
 
-export const CORPUS_DIR = fileURLToPath(new URL('../../../../shared/corpus/ssis', import.meta.url));
+/** The corpus folder (test/support/corpus.ts finds it); `corpusPaths` lists none if absent. */
+export const CORPUS_DIR = corpusDir;
 
 export interface CorpusExpression {
   /** `folder/file.dtsx`. */
@@ -43,18 +44,15 @@ function decodeAttribute(raw: string): string {
   return decodeEntities(raw.replace(/[\t\n]/g, ' '));
 }
 
-function packageFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return packageFiles(path);
-    return name.endsWith('.dtsx') || name.endsWith('.conmgr') ? [path] : [];
-  });
+/** Every .dtsx and .conmgr file of the corpus; none when it is absent. */
+function packageFiles(): string[] {
+  return corpusPaths('.dtsx', '.conmgr');
 }
 
 /** Every expression, empty ones (variables without an expression) included. */
 export function corpusExpressions(): CorpusExpression[] {
   const found: CorpusExpression[] = [];
-  for (const path of packageFiles(CORPUS_DIR).sort()) {
+  for (const path of packageFiles()) {
     const xml = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
     const file = relative(CORPUS_DIR, path);
     const lineOf = (index: number): number => xml.slice(0, index).split('\n').length;
@@ -76,7 +74,7 @@ export function corpusExpressions(): CorpusExpression[] {
 /** How many expression elements and attributes the files hold, counted by opening tag. */
 export function corpusExpressionCount(): number {
   const marker = /<DTS:PropertyExpression[\s>]|DTS:Name="Expression"|\sDTS:Expression="/g;
-  return packageFiles(CORPUS_DIR)
+  return packageFiles()
     .map((path) => readFileSync(path, 'utf8').match(marker)?.length ?? 0)
     .reduce((a, b) => a + b, 0);
 }

@@ -11,6 +11,7 @@ import {
 import {
   corpusExpressionCount, corpusExpressions, type CorpusExpression,
 } from './corpus-expressions.js';
+import { corpusSkipReason } from '../../support/corpus.js';
 import { bool, i4, scopeOf, wstr } from './helpers.js';
 
 const all = corpusExpressions();
@@ -28,7 +29,7 @@ function evaluateAt(
     scopeOf(vars)));
 }
 
-describe('the corpus expressions', () => {
+describe('the corpus expressions', { skip: corpusSkipReason }, () => {
   it('are all extracted (one per expression element or attribute)', () => {
     assert.equal(all.length, corpusExpressionCount());
     assert.ok(all.length >= 150, `only ${all.length} expressions found`);
@@ -49,7 +50,7 @@ describe('the corpus expressions', () => {
   });
 });
 
-describe('dataalias: OnError Send Mail tasks', () => {
+describe('dataalias: OnError Send Mail tasks', { skip: corpusSkipReason }, () => {
   const file = 'dataalias/AzureFunction_pg_CallDataFactory.dtsx';
   const vars = {
     'System::PackageName': wstr('AzureFunction_pg_CallDataFactory'),
@@ -82,7 +83,7 @@ describe('dataalias: OnError Send Mail tasks', () => {
   });
 });
 
-describe('yatamcharishma: success and failure mails', () => {
+describe('yatamcharishma: success and failure mails', { skip: corpusSkipReason }, () => {
   const file = 'yatamcharishma/MasterLoad_Template.dtsx';
   const vars = {
     'System::PackageName': wstr('MasterLoad_Template'),
@@ -124,7 +125,8 @@ describe('yatamcharishma: success and failure mails', () => {
   });
 });
 
-describe('vglukhov: Cyrillic literals and the conditional operator', () => {
+describe('vglukhov: Cyrillic literals and the conditional operator',
+  { skip: corpusSkipReason }, () => {
   const file = 'vglukhov/Valio_Reports.dtsx';
 
   it('evaluates the Subject for a month and for a week', () => {
@@ -171,7 +173,7 @@ describe('vglukhov: Cyrillic literals and the conditional operator', () => {
   });
 });
 
-describe('sreeman2: SSIS 2005 Send Mail expressions', () => {
+describe('sreeman2: SSIS 2005 Send Mail expressions', { skip: corpusSkipReason }, () => {
   const file = 'sreeman2/PES_WEEKLY_REJECTS.dtsx';
 
   it('evaluates MessageSource with \\n escapes and the Subject', () => {
@@ -193,7 +195,8 @@ describe('sreeman2: SSIS 2005 Send Mail expressions', () => {
   });
 });
 
-describe('ricardobarrero and ranarauf: variables in Subject, ToLine and Disable', () => {
+describe('ricardobarrero and ranarauf: variables in Subject, ToLine and Disable',
+  { skip: corpusSkipReason }, () => {
   it('concatenates the Subject variable and the package name', () => {
     assert.equal(evaluateAt('ricardobarrero/IQUOTE - 100 - LoadFiles.dtsx', 3969, 'Subject', {
       'User::VStr_Subject': wstr('Carga correcta: '),
@@ -221,7 +224,7 @@ describe('ricardobarrero and ranarauf: variables in Subject, ToLine and Disable'
   });
 });
 
-describe('date and path expressions elsewhere in the corpus', () => {
+describe('date and path expressions elsewhere in the corpus', { skip: corpusSkipReason }, () => {
   it('epzingg: yesterday as yyyymmdd with DATEADD and a parameter', () => {
     assert.equal(evaluateAt('epzingg/FileE1_2SF.dtsx', 338, 'Expression', {
       '$Package::pmDaysBack': i4(1),
