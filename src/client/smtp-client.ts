@@ -136,6 +136,8 @@ interface Transaction {
   handedOver: boolean;
   /** The reply to the end of data, once read. */
   finalReply?: SmtpReply;
+  /** The first refusal of a BDAT chunk before the last: the real reason the message failed. */
+  chunkRefusal?: SmtpReply;
   bytesOut: number;
   mailError?: SmtpCommandError;
   dataError?: SmtpCommandError;
@@ -901,13 +903,17 @@ export class SmtpClient extends EventEmitter {
   #outcome(tx: Transaction, accepted: RecipientResult[]): SendResult {
     const transcript = (): string[] => this.#transcript.recent();
     const final = tx.finalReply!;
-    const command = tx.method === 'DATA' ? '<end of data>' : 'BDAT LAST';
     if (!isPositiveCompletion(final)) {
+      // After a refused chunk the server's answer to BDAT LAST only says "discarded after
+      // an earlier error"; the refusal of the chunk says why (552 5.3.4 too large).
+      const refusal = tx.chunkRefusal ?? final;
+      const command = tx.chunkRefusal ? 'BDAT'
+        : tx.method === 'DATA' ? '<end of data>' : 'BDAT LAST';
       for (const result of accepted) {
         result.status = 'rejected';
-        result.reply = final;
+        result.reply = refusal;
       }
-      throw new SmtpCommandError(command, final, { transcript: transcript() });
+      throw new SmtpCommandError(command, refusal, { transcript: transcript() });
     }
     for (const result of accepted) result.reply = final;
     return {
@@ -1233,6 +1239,15 @@ export class SmtpClient extends EventEmitter {
       if (chunk.last) return;
       if (tx.pipelining) {
         pendingReads += 1;
+        // Replies that have already come back: RFC 3030 §4.2, once a chunk is refused the
+        // client sends no more chunks (a 552 for a message over the size limit, say).
+        while (pendingReads > 0 && transport.hasUnreadReplies) {
+          const early = await this.#read('bdat', this.#timeouts.command);
+          pendingReads -= 1;
+          if (!isPositiveCompletion(early)) {
+            throw new SmtpCommandError('BDAT', early, { transcript: this.#transcript.recent() });
+          }
+        }
         return;
       }
       const reply = await this.#read('bdat', this.#timeouts.command);
@@ -1275,7 +1290,9 @@ export class SmtpClient extends EventEmitter {
       }
     } catch (error) {
       if (!(error instanceof SmtpCommandError)) throw error;
-      // RFC 3030 §4.2: after a refused chunk, send no more; the transaction failed.
+      // RFC 3030 §4.2: after a refused chunk, send no more; the transaction failed. The
+      // replies to chunks still in flight come first, then RSET.
+      for (; pendingReads > 0; pendingReads--) await this.#read('bdat', this.#timeouts.command);
       await this.#resetAfterFailure(transport);
       throw error;
     }
@@ -1287,6 +1304,7 @@ export class SmtpClient extends EventEmitter {
     }
     tx.finalReply = await this.#read('data-termination', this.#timeouts.dataTermination);
     if (firstError) {
+      tx.chunkRefusal = firstError.reply;
       if (isPositiveCompletion(tx.finalReply)) {
         throw new SmtpProtocolError(`${this.#server} refused a BDAT chunk but accepted the ` +
           'message.', { transcript: this.#transcript.recent() });

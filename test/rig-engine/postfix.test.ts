@@ -5,10 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { SmtpClient } from '../../src/client/smtp-client.js';
 import type { SmtpClientOptions } from '../../src/client/types.js';
-import { ConfigurationError, SmtpRecipientsError, SmtpTlsError } from '../../src/errors.js';
+import {
+  ConfigurationError, SmtpCommandError, SmtpRecipientsError, SmtpTlsError,
+} from '../../src/errors.js';
 import { formatTranscriptLine } from '../../src/log.js';
 import { clientPart, rig, rigSkipReason, waitForDelivery } from '../support/rig.js';
 
@@ -121,6 +124,24 @@ test('SIZE-limited port (3526): a 2 MB message is refused locally', { skip }, as
   assert.equal(lines.some((line) => line.startsWith('C: MAIL')), false);
   await client.quit();
 });
+
+test('SIZE-limited port (3526): a 2 MB stream of unknown size fails with the chunk refusal',
+  { skip }, async () => {
+    // Postfix refuses the chunk that crosses the limit with 552 5.3.4 and then answers
+    // BDAT LAST with 551 "discarded after earlier error": the 552 is the reason to report.
+    const info = rig()!;
+    const { client } = newClient(info.ports.sizeLimited);
+    await client.connect();
+    const stream = Readable.from((function* () {
+      for (let i = 0; i < 40; i++) yield Buffer.alloc(50_000, 'a');
+    })());
+    await assert.rejects(client.send({ from: 'alice@rig.test', to: ['bob@rig.test'] }, stream),
+      (error: unknown) => error instanceof SmtpCommandError && error.replyCode === 552
+        && error.enhancedCode === '5.3.4');
+    // The session is still usable after the refused transaction.
+    await client.noop();
+    await client.quit();
+  });
 
 test('the rig ports with bad certificates are refused (3466 name, 3467 self-signed)',
   { skip }, async () => {
