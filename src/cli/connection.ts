@@ -32,7 +32,11 @@ export async function openConnection(
 ): Promise<SmtpConnectionManager> {
   const recorded = { transcript: recordTranscript, ...options };
   if (isConnectionString(value)) {
-    return new SmtpConnectionManager({ name: 'command line', connectionString: value, ...recorded });
+    return new SmtpConnectionManager({
+      name: 'command line',
+      connectionString: value,
+      ...recorded,
+    });
   }
   return findConnection(await loadProjectFile(), value, recorded);
 }

@@ -6,11 +6,24 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as commands from './commands/index.js';
+import { argumentErrorJson, printJson } from './output.js';
 import { packageVersion } from './package-info.js';
 
-/** The program with every command registered; `parseAsync` runs it. */
-export function buildProgram(): Command {
+/**
+ * The program with every command registered; `parseAsync` runs it. When `argv` holds
+ * `--json`, an argument error commander reports (unknown option, missing `--from`) is also
+ * printed on stdout as `{ ok: false, error }`, as every other failure is.
+ */
+export function buildProgram(argv: readonly string[] = []): Command {
+  const json = argv.includes('--json');
   const program = new Command('smtpcm')
+    // Set before the commands are added: subcommands copy it when created.
+    .configureOutput({
+      outputError: (text, write) => {
+        write(text);
+        if (json) printJson(argumentErrorJson(text));
+      },
+    })
     .description(
       'The SSIS SMTP connection manager and Send Mail task, for Node.js: send mail, test ' +
         'connections, read connection strings, capture mail locally.',
@@ -27,7 +40,7 @@ export function buildProgram(): Command {
 /** Runs the CLI with the given arguments (process.argv form); resolves to the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
   process.exitCode = 0;
-  await buildProgram().parseAsync(argv);
+  await buildProgram(argv).parseAsync(argv);
   return Number(process.exitCode ?? 0);
 }
 

@@ -173,10 +173,10 @@ function smtpDetails(error: SmtpError): Partial<ErrorDescription> {
     out.stage = error.stage;
   }
   const reply =
-    error instanceof SmtpConnectionError || error instanceof SmtpAuthenticationError
+    error instanceof SmtpConnectionError || error instanceof SmtpCommandError
       ? error.reply
-      : error instanceof SmtpCommandError
-        ? error.reply
+      : error instanceof SmtpAuthenticationError
+        ? error.reply ?? replyInText(authText(error))
         : undefined;
   if (reply) {
     out.replyCode = reply.code;
@@ -186,6 +186,27 @@ function smtpDetails(error: SmtpError): Partial<ErrorDescription> {
     }
   }
   return out;
+}
+
+/** The message of an authentication error with why each mechanism failed. */
+function authText(error: SmtpAuthenticationError): string {
+  return [error.message, ...error.tried].join(' ');
+}
+
+/**
+ * The last SMTP reply quoted in a text (`535 5.7.8 bad`): authentication errors do not all
+ * carry their reply. A best effort for `replyCode` and the fix, never for a decision.
+ */
+function replyInText(text: string): SmtpReply | undefined {
+  const pattern = /\b([45][0-9]{2})(?: ([245])\.([0-9]{1,3})\.([0-9]{1,3}))?( [^.;]*)?/g;
+  const last = [...text.matchAll(pattern)].pop();
+  if (!last) return undefined;
+  const reply: SmtpReply = { code: Number(last[1]), lines: [(last[5] ?? '').trim()] };
+  if (last[2]) {
+    const klass = Number(last[2]) as 2 | 4 | 5;
+    reply.enhancedCode = { class: klass, subject: Number(last[3]), detail: Number(last[4]) };
+  }
+  return reply;
 }
 
 /** True when the reply says TLS must come first (538, or 530 naming STARTTLS, RFC 3207). */
@@ -228,7 +249,9 @@ function explainSmtp(error: SmtpError): { message: string; fix?: string } {
     return { message };
   }
   if (error instanceof SmtpAuthenticationError) {
-    if (requiresTls(error.reply)) return { message, fix: TLS_FIRST_FIX };
+    if (requiresTls(error.reply ?? replyInText(authText(error)))) {
+      return { message, fix: TLS_FIRST_FIX };
+    }
     return {
       message,
       fix: error.reason === 'unavailable'
@@ -350,6 +373,12 @@ export function errorJson(error: unknown, flags = false): Record<string, unknown
     json.recipients = error.recipients;
   }
   return json;
+}
+
+/** The `--json` object for an argument error commander printed (`error: unknown option`). */
+export function argumentErrorJson(text: string): Record<string, unknown> {
+  const message = oneLine(text.trim().replace(/^error: /, ''));
+  return { ok: false, error: { code: 'EUSAGE', name: 'CommanderError', message } };
 }
 
 function dropUndefined(value: ErrorDescription): Record<string, unknown> {

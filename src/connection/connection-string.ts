@@ -416,7 +416,7 @@ function missingEquals(key: string): string {
   return key.includes('=')
     ? `the key ${shown(key)} is never followed by a single "=" ("==" in a key stands for ` +
         'a literal "=", so it does not end the key)'
-    : `the key ${shown(key)} is not followed by "="`;
+    : `the key ${shown(key)} has no "="`;
 }
 
 /** Quotes a value for an error message: escaped, cut at 60 characters (`quoteValue`). */

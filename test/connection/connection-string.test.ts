@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
+  asciiHost,
   CONNECTION_STRING_KEYS,
   formatConnectionString,
   formatPair,
@@ -362,8 +363,37 @@ describe('errors name the key, the value and the fix', () => {
   });
 });
 
+describe('messages a user reads', () => {
+  test('a shortened key is suggested: Pass= means Password', () => {
+    assertConfigError(() => parseConnectionString('SmtpServer=h;Pass=x'), 'Pass',
+      'Did you mean Password?');
+  });
+
+  test('"==a" says that "==" in a key is a literal "="', () => {
+    assertConfigError(() => parseConnectionString('==a'), 'ConnectionString',
+      '"==" in a key stands for a literal "="');
+  });
+
+  test('a quoted value is escaped: CR and LF never reach the message raw', () => {
+    assert.throws(() => parseConnectionString('SmtpServer=h;EnableSsl="x\r\nBcc: y"'),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.doesNotMatch(error.message, /[\r\n]/);
+        assert.ok(error.message.includes('"x\\r\\nBcc: y"'), error.message);
+        return true;
+      });
+  });
+});
+
 describe('resolveSettings: what each key means on the wire', () => {
   const resolve = (text: string) => resolveSettings(parseConnectionString(text));
+
+  test('an internationalised SmtpServer is connected to in its xn-- form (RFC 5891)', async () => {
+    const { client } = await resolve('SmtpServer=bücher.example');
+    assert.equal(client.host, 'xn--bcher-kva.example');
+    assert.equal(asciiHost('[::1]'), '::1');
+    assert.equal(asciiHost('Mail.Example.com'), 'Mail.Example.com');
+  });
 
   test('EnableSsl=True is required STARTTLS on port 25', async () => {
     const { client } = await resolve('SmtpServer=h;EnableSsl=True');

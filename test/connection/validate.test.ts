@@ -27,6 +27,12 @@ describe('validateConnection', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  test('an internationalised SmtpServer is valid (its xn-- form is a DNS name)', () => {
+    assert.deepEqual(check('SmtpServer=bücher.example').errors, []);
+    assert.deepEqual(check('SmtpServer=xn--bcher-kva.example').errors, []);
+    assert.deepEqual(fields(check('SmtpServer=bü cher.example').errors), ['SmtpServer']);
+  });
+
   test('a plain SSIS string has no problem', () => {
     assert.deepEqual(check('SmtpServer=smtp.example.com;UseWindowsAuthentication=False;' +
       'EnableSsl=True;'), { errors: [], warnings: [] });

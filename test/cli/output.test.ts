@@ -1,0 +1,77 @@
+/** How errors read, in process: the fix that fits the cause, one line, Unicode host names. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { describeError, errorJson, explainError } from '../../src/cli/output.js';
+import {
+  ConfigurationError,
+  SmtpAuthenticationError,
+  SmtpCommandError,
+  SmtpConnectionError,
+  SmtpTimeoutError,
+} from '../../src/errors.js';
+
+describe('describeError', () => {
+  test('no doubled full stop when a message already ends a sentence (Kerberos)', () => {
+    const error = new SmtpAuthenticationError(
+      'GSSAPI is unavailable: No Kerberos credentials available (default cache: FILE:/x)..',
+      'unavailable',
+    );
+    const text = describeError(error);
+    assert.doesNotMatch(text, /[^.]\.\.(?!\.)/);
+    assert.ok(text.endsWith('(default cache: FILE:/x).'), text);
+    assert.ok(describeError(new Error('wait...')).endsWith('wait...'));
+  });
+
+  test('an xn-- host name in a message is shown in Unicode', () => {
+    const error = new SmtpConnectionError(
+      'Could not connect to xn--bcher-kva.example:25: ECONNREFUSED.', 'connect');
+    assert.match(describeError(error), /bücher\.example:25/);
+  });
+
+  test('530 naming STARTTLS: set EnableSsl=True, not the credentials', () => {
+    const reply = { code: 530, enhancedCode: { class: 5, subject: 7, detail: 0 } as const,
+      lines: ['Must issue a STARTTLS command first'] };
+    const command = new SmtpCommandError('MAIL FROM:<a@b.example>', reply);
+    assert.match(describeError(command), /set EnableSsl=True \(or SecureSocketOptions=StartTls\)/);
+    const auth = new SmtpAuthenticationError('Authentication failed.', 'refused', { reply });
+    assert.match(describeError(auth), /set EnableSsl=True/);
+    assert.doesNotMatch(describeError(auth), /UserName/);
+  });
+
+  test('a greeting timeout adds the implicit-TLS hint; other stages do not', () => {
+    assert.match(describeError(new SmtpTimeoutError('greeting', 1000)), /SslOnConnect/);
+    assert.doesNotMatch(describeError(new SmtpTimeoutError('data', 1000)), /SslOnConnect/);
+  });
+
+  test('send names its options: CCLine is --cc, MessageSource is --body-file', () => {
+    const error = new ConfigurationError('ToLine', 'has no recipient (nor have CCLine and ' +
+      'BCCLine).', 'Give at least one recipient.');
+    assert.equal(describeError(error, true),
+      '--to: has no recipient (nor have --cc and --bcc). Give at least one recipient.');
+    assert.match(describeError(error), /^ToLine: .*CCLine/);
+    const body = new ConfigurationError('MessageSource', 'names "x", but it is missing.',
+      'Name a File connection manager, or give the path of a readable text file.');
+    assert.doesNotMatch(describeError(body, true), /connection manager/);
+  });
+});
+
+describe('errorJson', () => {
+  test('{ ok: false, error } with the code, name, fix, field and no undefined keys', () => {
+    const json = errorJson(new ConfigurationError('Port', '"x" is not a port.', 'Write Port=587.'));
+    assert.deepEqual(json, {
+      ok: false,
+      error: {
+        code: 'ECONFIG',
+        name: 'ConfigurationError',
+        message: 'Port: "x" is not a port.',
+        fix: 'Write Port=587.',
+        field: 'Port',
+      },
+    });
+  });
+
+  test('a message with a line break is one line', () => {
+    const { message } = explainError(new Error('first\nsecond\r\nthird'));
+    assert.equal(message, 'first\\nsecond\\r\\nthird');
+  });
+});
