@@ -236,6 +236,9 @@ const FILE_SOURCE_FIX = 'Name a File connection manager, or give the path of a r
  * whose file cannot be read, the task's own message ("names X, but the file does not exist")
  * does not say that X is a connection manager nor where it points: this names both and the
  * `--connection` override that redirects it. Any other error's message is returned as is.
+ *
+ * TODO(package): this rewrites the Send Mail task's sentence by its text (src/tasks is not this
+ * module's); a field on the task's error naming the File connection would be sturdier.
  */
 function explainFailure(pkg: Package, task: ResolvedSendMailTask, error: unknown): string {
   const message = (error as Error).message;
