@@ -332,7 +332,7 @@ function flagNames(text: string): string {
 }
 
 /** One line, control characters escaped, `xn--` names in Unicode, no doubled full stop. */
-function tidy(text: string): string {
+export function tidy(text: string): string {
   return oneLine(text.trim())
     .replace(/(?<![\w.-])(?:[a-z0-9-]+\.)*xn--[a-z0-9-]+(?:\.[a-z0-9-]+)*/gi,
       (name) => domainToUnicode(name) || name)

@@ -1,5 +1,6 @@
 /** Human-readable rendering of the connection manager's test-connection report. */
 import type { TestConnectionReport } from '../connection/connection-manager.js';
+import { tidy } from './output.js';
 
 export function reportSucceeded(report: TestConnectionReport): boolean {
   return report.success;
@@ -37,9 +38,9 @@ export function formatTestReport(report: TestConnectionReport): string {
   if (report.success) {
     lines.push(`Success in ${report.totalMs} ms.`);
   } else {
-    const fix = report.error?.fix ? ` ${report.error.fix}` : '';
+    const fix = report.error?.fix ? ` ${tidy(report.error.fix)}` : '';
     const step = report.failedStep ?? 'an unknown step';
-    lines.push(`Failed at ${step}: ${report.error?.message ?? ''}${fix}`);
+    lines.push(`Failed at ${step}: ${tidy(report.error?.message ?? '')}${fix}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeError, errorJson, explainError } from '../../src/cli/output.js';
+import { formatTestReport } from '../../src/cli/report.js';
+import type { TestConnectionReport } from '../../src/connection/connection-manager.js';
 import {
   ConfigurationError,
   SmtpAuthenticationError,
@@ -73,5 +75,27 @@ describe('errorJson', () => {
   test('a message with a line break is one line', () => {
     const { message } = explainError(new Error('first\nsecond\r\nthird'));
     assert.equal(message, 'first\\nsecond\\r\\nthird');
+  });
+});
+
+describe('formatTestReport', () => {
+  test('the failure line has no doubled full stop and stays one line', () => {
+    const report: TestConnectionReport = {
+      success: false,
+      connection: { name: 'command line', connectionString: 'SmtpServer=h;' },
+      deliveryMethod: 'Network',
+      steps: [],
+      extensions: [],
+      transcript: [],
+      totalMs: 1,
+      failedStep: 'auth',
+      error: {
+        name: 'SmtpAuthenticationError',
+        message: 'Tried: GSSAPI: check that the service principal exists for this host name..',
+      },
+    };
+    const last = formatTestReport(report).trim().split('\n').pop()!;
+    assert.equal(last, 'Failed at auth: Tried: GSSAPI: check that the service principal exists ' +
+      'for this host name.');
   });
 });
