@@ -703,6 +703,11 @@ export class SmtpClient extends EventEmitter {
   /** Checks the envelope and message against the session; builds every command line. */
   #plan(envelope: Envelope, message: MessageSource, options: SendOptions): Transaction {
     const caps = this.#capabilities;
+    if (!Array.isArray(envelope.to)) {
+      // A string would be spread into its characters, one "recipient" each.
+      throw new ConfigurationError('envelope.to', 'is not a list of addresses.',
+        'Pass an array, such as to: ["ops@example.com"].');
+    }
     const recipients = [...new Set(envelope.to)];
     if (recipients.length === 0) {
       throw new ConfigurationError('envelope.to', 'is empty.', 'Give at least one recipient.');

@@ -40,11 +40,24 @@ function checkDomainArgument(field: string, name: string): void {
   }
 }
 
+/**
+ * RFC 5321 §4.1.2 Mailbox: `local-part@domain`, the local part a dot-string or a quoted
+ * string; `Postmaster` alone is allowed as a recipient (§4.1.1.3). Only the shape is checked
+ * here (an `@` with something on each side, no spaces outside quotes); the server judges the
+ * rest.
+ */
+const MAILBOX = /^(?:[^\s@"]+|"(?:[^"\\]|\\.)*")@[^\s@"]+$/;
+
 function checkAddress(field: string, address: string): void {
   checkNoControl(field, address);
   if (/[<>]/.test(address)) {
     refuse(field, address, 'contains < or >, which would break the SMTP path.',
       'Give the bare address, such as user@example.com, without angle brackets.');
+  }
+  if (address !== '' && !MAILBOX.test(address)
+    && !(field === 'envelope.to' && /^postmaster$/i.test(address))) {
+    refuse(field, address, 'is not an e-mail address (local-part@domain).',
+      'Give the bare address, such as user@example.com.');
   }
 }
 

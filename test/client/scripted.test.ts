@@ -685,6 +685,16 @@ test('a server that echoes the credentials in its 535 gets them masked everywher
     run.lines.join('\n'));
 });
 
+test('a recipient list given as a string is refused before MAIL', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply(), ...QUIT]);
+  await run.client.connect();
+  const envelope = { from: 'a@x.test', to: 'b@y.test' as unknown as string[] };
+  await assert.rejects(run.client.send(envelope, 'x'), (error: unknown) =>
+    error instanceof ConfigurationError && error.field === 'envelope.to');
+  await finish(run);
+  assert.equal(run.lines.some((line) => line.startsWith('C: MAIL')), false);
+});
+
 test('authenticate() without credentials sends no AUTH', async () => {
   const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH PLAIN'), ...QUIT]);
   await run.client.connect();

@@ -67,3 +67,17 @@ test('xtext encodes as RFC 3461 §4 says', () => {
   assert.equal(commands.xtext('a+b=c d'), 'a+2Bb+3Dc+20d');
   assert.equal(commands.xtext('é\r'), '+C3+A9+0D');
 });
+
+test('addresses must have the RFC 5321 Mailbox shape; Postmaster alone as a recipient', () => {
+  for (const bad of ['not an address', 'user', '@example.com', 'user@', 'a b@example.com']) {
+    assert.throws(() => commands.mailFrom(bad), (error: ConfigurationError) =>
+      error.field === 'envelope.from' && /not an e-mail address/.test(error.message), bad);
+    assert.throws(() => commands.rcptTo(bad), (error: ConfigurationError) =>
+      error.field === 'envelope.to', bad);
+  }
+  assert.equal(commands.mailFrom(''), 'MAIL FROM:<>');
+  assert.equal(commands.rcptTo('Postmaster'), 'RCPT TO:<Postmaster>');
+  assert.equal(commands.rcptTo('"john doe"@example.com'), 'RCPT TO:<"john doe"@example.com>');
+  assert.equal(commands.rcptTo('jörg@bücher.example'), 'RCPT TO:<jörg@bücher.example>');
+  assert.throws(() => commands.mailFrom('Postmaster'), ConfigurationError);
+});
