@@ -336,7 +336,8 @@ export function tidy(text: string): string {
   return oneLine(text.trim())
     .replace(/(?<![\w.-])(?:[a-z0-9-]+\.)*xn--[a-z0-9-]+(?:\.[a-z0-9-]+)*/gi,
       (name) => domainToUnicode(name) || name)
-    .replace(/(?<!\.)\.\.(?!\.)/g, '.');
+    // A sentence the library ended with "." inside one that adds its own: "name..".
+    .replace(/(?<![.\s"'/\\])\.\.(?=\s|$)/g, '.');
 }
 
 /** Prints the error to stderr (with the stack and the masked transcript when `debug`). */

@@ -13,7 +13,7 @@ export function formatTestReport(report: TestConnectionReport): string {
   if (report.server) {
     const address = report.resolvedAddress ? ` (${report.resolvedAddress})` : '';
     const { host, port, secure } = report.server;
-    lines.push(`Server: ${host}:${port}${address}, ${secure}`);
+    lines.push(`Server: ${tidy(host)}:${port}${address}, ${secure}`);
   }
   for (const step of report.steps) {
     const detail = step.detail ? `  ${step.detail}` : '';

@@ -22,6 +22,9 @@ describe('describeError', () => {
     assert.doesNotMatch(text, /[^.]\.\.(?!\.)/);
     assert.ok(text.endsWith('(default cache: FILE:/x).'), text);
     assert.ok(describeError(new Error('wait...')).endsWith('wait...'));
+    const path = new ConfigurationError('FileAttachments', '"../q1.pdf": the file does not exist.',
+      'Attach files that exist.');
+    assert.match(describeError(path), /"\.\.\/q1\.pdf"/);
   });
 
   test('an xn-- host name in a message is shown in Unicode', () => {
