@@ -1207,9 +1207,11 @@ export class SmtpClient extends EventEmitter {
       const wire = Buffer.concat([encoder.encode(tx.normalised), encoder.finish(), terminator]);
       for (let offset = 0; offset < wire.length; offset += WRITE_SLICE) {
         const end = Math.min(offset + WRITE_SLICE, wire.length);
-        if (end === wire.length) tx.handedOver = true;
         await transport.write(wire.subarray(offset, end), 'data-block', blockMs);
       }
+      // Only once the write that ends with the terminator has completed: a write that
+      // failed (EPIPE, reset) never put the final `.` on the wire, so nothing was delivered.
+      tx.handedOver = true;
       tx.bytesOut = wire.length;
     } else {
       // One reused buffer: each piece is encoded into it and written before the next, so
@@ -1224,8 +1226,8 @@ export class SmtpClient extends EventEmitter {
         if (n > 0) await transport.writeFlushed(scratch.subarray(0, n), 'data-block', blockMs);
       });
       const tail = Buffer.concat([normaliser.finish(), terminator]);
-      tx.handedOver = true;
       await transport.write(tail, 'data-block', blockMs);
+      tx.handedOver = true;
       tx.bytesOut = total + tail.length;
     }
     this.#transcript.note(`${tx.bytesOut} octets of message data`);
@@ -1238,8 +1240,8 @@ export class SmtpClient extends EventEmitter {
     let firstError: SmtpCommandError | undefined;
     const sendChunk = async (chunk: BdatChunk, reused = false): Promise<void> => {
       const line = commands.bdat(chunk.data.length, chunk.last);
-      if (chunk.last) tx.handedOver = true;
       await transport.writeLines([line], 'bdat', this.#timeouts.dataBlock, chunk.data, reused);
+      if (chunk.last) tx.handedOver = true;
       tx.bytesOut += chunk.data.length;
       if (chunk.last) return;
       if (tx.pipelining) {

@@ -104,6 +104,22 @@ test('dropped inside AUTH (after the user name): a connection error, no MAIL', a
   assert.ok(!server.peers[0]!.plaintext.toString().includes('MAIL FROM'));
 });
 
+test('dropped while an in-memory message is written: SmtpConnectionError, never unknown',
+  async () => {
+    // 32 MB cannot fit the socket buffers of a server that stopped reading, so the write
+    // holding the final dot is still pending when the server drops: nothing was delivered.
+    const { error, failedAt } = await against(async (peer) => {
+      await upToData(peer);
+      while (peer.unread < 8_192 && !peer.isClosed) await new Promise((r) => setTimeout(r, 5));
+      peer.stopReading();
+      await new Promise((r) => setTimeout(r, 100));
+      peer.drop();
+    }, {}, Buffer.alloc(32 * 1024 * 1024, 'a'));
+    assert.equal(failedAt, 'send');
+    assertError(error, SmtpConnectionError, 'the final dot was never written');
+    assert.ok(!(error instanceof SmtpUnknownOutcomeError));
+  });
+
 test('dropped mid-DATA (message not complete): SmtpConnectionError, never unknown', async () => {
   let droppedAt = 0;
   const { error, failedAt } = await against(async (peer) => {
