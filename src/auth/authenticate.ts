@@ -262,7 +262,8 @@ function exhaustedError(
 ): SmtpAuthenticationError {
   const offered = context.offered.length > 0 ? context.offered.join(' ') : 'nothing';
   const allowed = plan.allowed.length > 0 ? plan.allowed.join(' ') : 'nothing';
-  const details = tried.length > 0 ? ` Tried: ${tried.join('; ')}.` : '';
+  const details = tried.length > 0
+    ? ` Tried: ${tried.map((entry) => entry.replace(/\.+$/, '')).join('; ')}.` : '';
   if (plan.blockedByInsecure && !reachedServer) {
     return new SmtpAuthenticationError(
       `Refusing to send credentials to ${context.host} over an unencrypted connection. ` +

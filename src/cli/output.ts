@@ -237,7 +237,7 @@ function explainSmtp(error: SmtpError): { message: string; fix?: string } {
   }
   if (error instanceof SmtpCommandError) {
     if (error.replyCode < 400) {
-      // TODO(client): the client should throw SmtpProtocolError for this itself.
+      // A 1xx-3xx reply where 2xx was due (354 to MAIL, say): the server broke the protocol.
       const expected = error.command === 'DATA' ? ' instead of 354' : '';
       return {
         message: `The server answered ${error.command} with ${formatReply(error.reply)}` +

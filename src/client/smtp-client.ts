@@ -437,6 +437,10 @@ export class SmtpClient extends EventEmitter {
       this.#mechanism = mechanism;
       return mechanism;
     } catch (error) {
+      // The AUTH loop knows nothing of the transcript; the error still carries its tail.
+      if (error instanceof SmtpError && error.transcript.length === 0) {
+        error.transcript.push(...this.#transcript.recent());
+      }
       // A server that failed to prove itself (SCRAM) may be an impostor: stop talking to it.
       if (error instanceof SmtpAuthenticationError && error.reason === 'server-proof') {
         this.destroy();
@@ -888,6 +892,7 @@ export class SmtpClient extends EventEmitter {
       if (tx.method === 'DATA') {
         if (!tx.pipelining) await this.#run(transport, [this.#dataCommand(tx)], false);
         if (tx.dataError) {
+          await this.#refuseOddDataReply(tx.dataError);
           await this.#resetAfterFailure(transport);
           throw tx.dataError;
         }
@@ -1127,6 +1132,7 @@ export class SmtpClient extends EventEmitter {
 
     const accepted = tx.recipients.filter((r) => r.status === 'accepted');
     if (tx.mailError || accepted.length === 0 || tx.dataError) {
+      if (tx.dataError) await this.#refuseOddDataReply(tx.dataError);
       if (tx.dataReady) {
         // 354 although nobody was accepted: end the data at once, empty.
         const ended = this.#enqueue(tx, [Buffer.from('.\r\n')], 'data-termination',
@@ -1180,6 +1186,16 @@ export class SmtpClient extends EventEmitter {
         return false;
       },
     };
+  }
+
+  /**
+   * DATA answered with neither 354 nor a 4xx/5xx refusal (a 250, say): the server does not
+   * follow the protocol, and whatever state it is in, it is not ours. Closes the session.
+   */
+  async #refuseOddDataReply(error: SmtpCommandError): Promise<void> {
+    if (error.replyCode >= 400) return;
+    await this.#abandon(new SmtpProtocolError(`${this.#server} answered DATA with ` +
+      `${formatReply(error.reply)} instead of 354.`, { transcript: this.#transcript.recent() }));
   }
 
   /** A 354 came although nobody was accepted (pipelining): end the data at once, empty. */

@@ -679,6 +679,7 @@ test('a server that echoes the credentials in its 535 gets them masked everywher
   const error = await run.client.authenticate().then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof SmtpAuthenticationError);
   await finish(run);
+  assert.ok(error.transcript.includes('C: AUTH PLAIN ********'), error.transcript.join('\n'));
   const shown = [error.message, ...error.transcript, ...run.lines].join('\n');
   assert.ok(!shown.includes(password) && !shown.includes(blob), shown);
   assert.ok(run.lines.includes('S: 535 5.7.8 bad creds ******** decoded=|alerts|********'),

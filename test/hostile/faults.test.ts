@@ -556,6 +556,9 @@ for (const stage of ['MAIL', 'RCPT', 'DATA', 'end of data'] as const) {
           assert.deepEqual(result?.accepted, ENVELOPE.to, label);
         } else if (code === 421) {
           assertError(error, SmtpConnectionError, label);
+        } else if (stage === 'DATA' && code < 400) {
+          // Neither 354 nor a refusal: the server broke the protocol; the session is closed.
+          assertError(error, SmtpProtocolError, label);
         } else {
           assert.ok(error instanceof SmtpCommandError
             || error instanceof SmtpRecipientsError, `${label}: ${String(error)}`);
