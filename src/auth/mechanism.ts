@@ -5,6 +5,7 @@
  * `AUTH <name> [initial-response]`, hands every 334 challenge (base64-decoded) to `next()`,
  * and sends back what it returns, base64-encoded. One object serves one exchange.
  */
+import type { SmtpReply } from '../protocol/reply.js';
 import type { Secret } from '../secret.js';
 
 export interface SaslMechanism {
@@ -75,5 +76,5 @@ export interface AuthContext {
  * server's reply. `secret: true` makes the transport mask the line in the transcript.
  */
 export interface SaslExchange {
-  command(line: string, options: { secret: boolean }): Promise<import('../protocol/reply.js').SmtpReply>;
+  command(line: string, options: { secret: boolean }): Promise<SmtpReply>;
 }

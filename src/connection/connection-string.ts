@@ -600,7 +600,8 @@ function checkContradictions(
         'Remove AccessToken, or set UseWindowsAuthentication=False and give UserName and ' +
         'AccessToken for OAuth2.');
     }
-    const other = (props.authMechanisms ?? []).filter((m) => !(WINDOWS_MECHANISMS as readonly string[]).includes(m));
+    const windows: readonly string[] = WINDOWS_MECHANISMS;
+    const other = (props.authMechanisms ?? []).filter((m) => !windows.includes(m));
     if (other.length > 0) {
       throw new ConfigurationError('AuthMechanisms',
         `UseWindowsAuthentication=True allows only GSSAPI and NTLM, not ${other.join(', ')}.`,

@@ -174,7 +174,8 @@ function castToString(text: string, target: SsisTypeInfo, at: SourceSpan): SsisV
 }
 
 /** Characters 0x80-0x9F of windows-1252 that are not Latin-1 code points. */
-const CP1252_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+const CP1252_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ' +
+  '‘’“”•–—˜™š›œžŸ');
 
 function unmappable(text: string, codePage: number): string | undefined {
   if (codePage === 65001 || codePage === 1200) return undefined;
