@@ -795,7 +795,6 @@ export class SmtpClient extends EventEmitter {
    * Runs a queue of commands: all in one write and then every reply in order (PIPELINING),
    * or one at a time, stopping when a reply handler says so. Only the last command may
    * carry a trailer (BDAT LAST); `onWritten` runs once it is on its way.
-   * TODO(issue 8): a window of whole transactions in flight, for the benchmarks issue.
    */
   async #run(transport: SmtpTransport, queue: QueuedCommand[], pipelined: boolean,
     onWritten?: () => void): Promise<void> {
