@@ -57,6 +57,11 @@ export interface ScenarioOutcome {
   skipped?: string;
   /** How long the scenario took, every repetition of every client. */
   elapsedSeconds?: number;
+  /**
+   * Set when the scenario was measured by a later partial run and merged into the full
+   * results (see `mergeScenarios`): when, and which smtpcm.
+   */
+  mergedFrom?: { date: string; smtpcmRevision: string; loadAverageStart: number };
 }
 
 export interface BenchResults {
@@ -117,6 +122,7 @@ export function describeMachine(
  * The figures of a client's successful runs:
  * - messagesPerSecond, bytesPerSecond: accepted messages (octets) / wall time;
  * - cpuSeconds (user + sys over the same span) and cpuSecondsPerMessage;
+ *   the rates and cpuSecondsPerMessage are left out when a run sent no message;
  * - peakRssBytes: the process's peak RSS;
  * - turnsPerMessage: the delay proxy's turns / messages (10 ms scenarios).
  */
@@ -126,12 +132,15 @@ export function summarizeRuns(runs: RunRecord[]): Figures {
   if (results.length === 0) return {};
   const of = (pick: (r: ClientResult) => number): Summary => summarize(results.map(pick));
   const figures: Figures = {
-    messagesPerSecond: of((r) => r.messages / r.wallSeconds),
-    bytesPerSecond: of((r) => r.bytes / r.wallSeconds),
     cpuSeconds: of((r) => r.cpuUserSeconds + r.cpuSystemSeconds),
-    cpuSecondsPerMessage: of((r) => (r.cpuUserSeconds + r.cpuSystemSeconds) / r.messages),
     peakRssBytes: of((r) => r.peakRssBytes),
   };
+  // A run that sends nothing (`smtpcm --version`, the CLI's baseline) has no rates.
+  if (results.every((r) => r.messages > 0)) {
+    figures.messagesPerSecond = of((r) => r.messages / r.wallSeconds);
+    figures.bytesPerSecond = of((r) => r.bytes / r.wallSeconds);
+    figures.cpuSecondsPerMessage = of((r) => (r.cpuUserSeconds + r.cpuSystemSeconds) / r.messages);
+  }
   const turns = ok.filter((run) => run.turns !== undefined);
   if (turns.length === ok.length) {
     figures.turnsPerMessage = summarize(
@@ -155,6 +164,30 @@ export function lookupFigure(
 ): Summary | undefined {
   const scenario = scenarios.find((s) => s.scenario.id === scenarioId);
   return scenario?.clients.find((c) => c.client === client)?.figures[figure];
+}
+
+/**
+ * The full results `base` with the scenarios of `partial` put in: each replaces the scenario
+ * of the same id, or is appended; the others are kept as they are. Each merged scenario
+ * records the partial run's date, revision and load (`mergedFrom`). The targets are
+ * re-evaluated; `base` is not modified.
+ */
+export function mergeScenarios(base: BenchResults, partial: BenchResults): BenchResults {
+  const scenarios = [...base.scenarios];
+  for (const outcome of partial.scenarios) {
+    const merged: ScenarioOutcome = {
+      ...outcome,
+      mergedFrom: {
+        date: partial.machine.date,
+        smtpcmRevision: partial.config.smtpcmRevision ?? 'unknown',
+        loadAverageStart: partial.machine.loadAverageStart,
+      },
+    };
+    const index = scenarios.findIndex((s) => s.scenario.id === outcome.scenario.id);
+    if (index >= 0) scenarios[index] = merged;
+    else scenarios.push(merged);
+  }
+  return { ...base, scenarios, targets: targetsOf(scenarios) };
 }
 
 export function targetsOf(scenarios: ScenarioOutcome[]): TargetOutcome[] {
@@ -185,6 +218,11 @@ function ratioCell(value: number | undefined): string {
 
 function describeTargetValue(outcome: TargetOutcome): string {
   if (outcome.value === undefined) return 'not measured';
+  if (outcome.target.kind === 'below') {
+    return outcome.target.figure === 'peakRssBytes'
+      ? `${(outcome.value / MIB).toFixed(1)} MB`
+      : fmt(outcome.value);
+  }
   if (outcome.target.kind === 'difference-at-most') {
     return outcome.target.figure === 'peakRssBytes'
       ? `+${(outcome.value / MIB).toFixed(1)} MB`
@@ -195,6 +233,7 @@ function describeTargetValue(outcome: TargetOutcome): string {
 
 function describeGoal(outcome: TargetOutcome): string {
   const { kind, goal, figure } = outcome.target;
+  if (kind === 'below') return figure === 'peakRssBytes' ? `< ${goal / MIB} MB` : `< ${goal}`;
   if (kind === 'difference-at-most') {
     return figure === 'peakRssBytes' ? `≤ +${goal / MIB} MB` : `≤ +${goal}`;
   }
@@ -204,7 +243,7 @@ function describeGoal(outcome: TargetOutcome): string {
 function describeGap(outcome: TargetOutcome): string {
   if (outcome.met === undefined || outcome.gap === undefined) return '–';
   if (outcome.met) return 'none';
-  if (outcome.target.kind === 'difference-at-most') {
+  if (outcome.target.kind === 'difference-at-most' || outcome.target.kind === 'below') {
     return outcome.target.figure === 'peakRssBytes'
       ? `${(outcome.gap / MIB).toFixed(1)} MB over`
       : `${outcome.gap.toFixed(3)} over`;
@@ -249,8 +288,9 @@ export function chartPanels(scenarios: ScenarioOutcome[]): ChartPanel[] {
   const panels: ChartPanel[] = [];
   for (const outcome of scenarios) {
     if (outcome.skipped !== undefined || outcome.scenario.workload === 'single-small') continue;
-    const large =
-      outcome.scenario.workload === 'large-5mb' || outcome.scenario.workload === 'attachment-300mb';
+    const large = ['large-5mb', 'attachment-300mb', 'cli-attachment'].includes(
+      outcome.scenario.workload,
+    );
     const figure: FigureName = large ? 'bytesPerSecond' : 'messagesPerSecond';
     const factor = large ? 1 / MIB : 1;
     const bars = outcome.clients.flatMap((c) => {
@@ -312,7 +352,7 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
     '',
   );
 
-  lines.push('## Targets (issue 8)', '');
+  lines.push('## Targets (issue 8; the CLI row: issue 5)', '');
   lines.push('| Target | Measured | Goal | Status | Gap |', '| --- | --- | --- | --- | --- |');
   for (const outcome of results.targets) {
     lines.push(
@@ -344,6 +384,23 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
         `${outcome.sinkExtensions.join(' ')}.`,
       '',
     );
+    if (outcome.mergedFrom !== undefined) {
+      const merged = outcome.mergedFrom;
+      lines.push(
+        `Measured by a separate run (\`--only ${scenario.workload}\`) on ${merged.date}, ` +
+          `smtpcm ${merged.smtpcmRevision}, 1-minute load average ` +
+          `${merged.loadAverageStart.toFixed(2)} at its start.`,
+        '',
+      );
+    }
+    if (scenario.workload === 'cli-attachment') {
+      lines.push(
+        'The CLI (`node bin/smtpcm.js`, built JavaScript, no tsx) in a child process; peak RSS',
+        'is its `VmHWM`, polled from `/proc/<pid>/status` every 5 ms until it exits; CPU from',
+        '`/proc/<pid>/stat` (a lower bound); MB/s counts the attachment file\'s octets.',
+        '',
+      );
+    }
     lines.push(
       '| Client | msg/s | MB/s | CPU µs/msg | peak RSS MB | turns/msg | msg/s vs NM | CPU vs NM |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -19,6 +19,9 @@
  *                          [SMTPCM_BENCH_SOURCE]
  *   --report               measure nothing: rewrite RESULTS.md and throughput.svg from
  *                          bench/results/latest.json (after editing bench/analysis.md)
+ * `--only cli-attachment` (the CLI's peak RSS on a 300 MB attachment, issue 5) is a partial
+ * run like any other, but its scenario is also merged into latest.json and RESULTS.md, since
+ * it is cheap to measure alone and the full matrix takes ten minutes.
  * Not part of `npm test`; nothing here is asserted, targets are reported.
  */
 import { spawnSync } from 'node:child_process';
@@ -32,9 +35,11 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { renderChart } from './chart.js';
 import { launchClient, PYTHON } from './clients/launch.js';
 import { DelayProxy } from './delay-proxy.js';
+import { ensureCliBuilt, runCliClient } from './cli-rss.js';
 import {
   chartPanels,
   describeMachine,
+  mergeScenarios,
   renderMarkdown,
   summarizeRuns,
   targetsOf,
@@ -46,6 +51,7 @@ import {
 import {
   buildScenarios,
   clientOrder,
+  isCli,
   isPool,
   isSmtpcm,
   type ClientId,
@@ -55,6 +61,8 @@ import { ensurePostfix, startPostfixInstance, startSmtpSink, type Sink } from '.
 import {
   bodyText,
   messageDefinition,
+  recipientsOf,
+  SENDER,
   WORKLOAD_NAMES,
   WORKLOADS,
   type WorkloadName,
@@ -134,7 +142,8 @@ async function prepareSmtpcm(source: string): Promise<{ root: string; revision: 
   if (source === 'worktree') return { root, revision: `${sourceRevision()} (worktree)` };
   await rm(SNAPSHOT, { recursive: true, force: true });
   await mkdir(SNAPSHOT, { recursive: true });
-  const command = `git archive "${source}" src | tar -x -C "${SNAPSHOT}"`;
+  // bin/ too: the CLI client runs the snapshot's bin/smtpcm.js over its own dist/.
+  const command = `git archive "${source}" src bin | tar -x -C "${SNAPSHOT}"`;
   const exported = spawnSync('sh', ['-c', command], { cwd: root, encoding: 'utf8' });
   if (exported.status !== 0) {
     throw new Error(`Cannot export src/ at ${source}: ${exported.stderr.trim()}`);
@@ -243,9 +252,12 @@ async function main(): Promise<void> {
     for (const name of new Set(scenarios.map((s) => s.workload))) {
       const workload = WORKLOADS[name];
       if (workload.attachmentBytes !== undefined) {
-        attachmentPath = join(work, 'attachment.bin');
-        log(`Writing a ${workload.attachmentBytes / 1024 / 1024} MB attachment file...`);
-        await writeAttachment(attachmentPath, workload.attachmentBytes);
+        // One file for every workload that attaches one (they are all 300 MB).
+        if (attachmentPath === undefined) {
+          attachmentPath = join(work, 'attachment.bin');
+          log(`Writing a ${workload.attachmentBytes / 1024 / 1024} MB attachment file...`);
+          await writeAttachment(attachmentPath, workload.attachmentBytes);
+        }
         continue;
       }
       const definition = messageDefinition(workload, 0, bodyText(workload.textBytes));
@@ -253,6 +265,10 @@ async function main(): Promise<void> {
       const path = join(work, `${name}.eml`);
       await writeFile(path, message);
       messageFiles.set(name, { path, bytes: message.length });
+    }
+
+    if (scenarios.some((s) => s.clients.some(isCli))) {
+      log(`CLI: ${ensureCliBuilt(smtpcm.root, smtpcm.root === root, root)}.`);
     }
 
     let window = options.window;
@@ -312,7 +328,19 @@ async function main(): Promise<void> {
           proxy?.resetStats();
           const run: RunRecord = { rep, ok: false };
           try {
-            const result = await launchClient({
+            const launch = isCli(client)
+              ? runCliClient({
+                  mode: client === 'smtpcm-cli' ? 'send' : 'version',
+                  smtpcmRoot: smtpcm.root,
+                  host: sink.host,
+                  port,
+                  from: SENDER,
+                  to: recipientsOf(WORKLOADS[scenario.workload]).join(','),
+                  attachmentPath: attachmentPath ?? '',
+                  attachmentBytes: WORKLOADS[scenario.workload].attachmentBytes ?? 0,
+                  timeoutMs: CHILD_TIMEOUT_MS,
+                })
+              : launchClient({
               client,
               workload: WORKLOADS[scenario.workload],
               host: sink.host,
@@ -325,6 +353,7 @@ async function main(): Promise<void> {
               smtpcmRoot: smtpcm.root,
               timeoutMs: CHILD_TIMEOUT_MS,
             });
+            const result = await launch;
             run.result = result;
             run.ok = result.errors === 0;
             if (!run.ok) run.error = `${result.errors} messages failed: ${result.firstError}`;
@@ -384,12 +413,34 @@ async function main(): Promise<void> {
       await writeOutputs(results);
     } else {
       await writeOutputs(results, 'quick');
+      if (!options.quick) await mergeIntoLatest(results, ['cli-attachment']);
     }
     for (const [client, reason] of unavailable) log(`${client} not measured: ${reason}`);
     log(`Done in ${results.config.elapsedSeconds.toFixed(0)} s.`);
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * Puts the scenarios of `partial` whose workload is one of `workloads` into
+ * bench/results/latest.json (keeping every other scenario) and re-renders RESULTS.md and the
+ * chart from it. Does nothing when the run had none of them, or when there is no
+ * latest.json yet (a full run writes it).
+ */
+async function mergeIntoLatest(partial: BenchResults, workloads: WorkloadName[]): Promise<void> {
+  const scenarios = partial.scenarios.filter(
+    (s) => workloads.includes(s.scenario.workload) && s.skipped === undefined,
+  );
+  const latestPath = join(root, 'bench/results/latest.json');
+  if (scenarios.length === 0) return;
+  if (!existsSync(latestPath)) {
+    log('No bench/results/latest.json to merge into: run the full matrix first.');
+    return;
+  }
+  const base = JSON.parse(readFileSync(latestPath, 'utf8')) as BenchResults;
+  await writeOutputs(mergeScenarios(base, { ...partial, scenarios }));
+  log(`Merged ${scenarios.map((s) => s.scenario.id).join(', ')} into latest.json.`);
 }
 
 /**
@@ -428,6 +479,9 @@ function progressLine(client: ClientId, rep: number, run: RunRecord): string {
   const head = `  ${client.padEnd(15)} rep ${rep + 1}:`;
   if (!run.ok || run.result === undefined) return `${head} FAILED ${run.error ?? ''}`;
   const r = run.result;
+  if (r.messages === 0) {
+    return `${head} ${(r.peakRssBytes / 1024 / 1024).toFixed(0)} MB RSS, no message sent`;
+  }
   const cpu = ((r.cpuUserSeconds + r.cpuSystemSeconds) / r.messages) * 1e6;
   const turns = run.turns === undefined ? '' : `, ${(run.turns / r.messages).toFixed(2)} turns/msg`;
   return (

@@ -14,6 +14,8 @@ export const CLIENT_IDS = [
   'python-smtplib',
   'smtp-source',
   'smtpcm-1-raw',
+  'smtpcm-cli',
+  'smtpcm-cli-version',
 ] as const;
 
 export type ClientId = (typeof CLIENT_IDS)[number];
@@ -26,7 +28,14 @@ export const CLIENT_TITLES: Record<ClientId, string> = {
   'python-smtplib': 'Python smtplib, 1 connection',
   'smtp-source': 'smtp-source, 1 session',
   'smtpcm-1-raw': 'smtpcm, 1 connection, prebuilt bytes',
+  'smtpcm-cli': 'CLI: smtpcm send --attach',
+  'smtpcm-cli-version': 'CLI: smtpcm --version (baseline)',
 };
+
+/** The `smtpcm` command (bin/smtpcm.js) run as a child process: see bench/cli-rss.ts. */
+export function isCli(client: ClientId): boolean {
+  return client === 'smtpcm-cli' || client === 'smtpcm-cli-version';
+}
 
 /** Clients that open more than one connection. */
 export function isPool(client: ClientId): boolean {
@@ -105,6 +114,8 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
     scenario('large-5mb', 0, 'smtp-sink', q(10, 3), q(10, 3), ONE_CONNECTION),
     scenario('attachment-300mb', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
     scenario('single-small', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
+    // The CLI's memory (issue 5), against its own start-up as the baseline.
+    scenario('cli-attachment', 0, 'smtp-sink', 1, 1, ['smtpcm-cli-version', 'smtpcm-cli']),
     // Loopback, CHUNKING (Postfix): for reference; Postfix's own queueing bounds it.
     scenario('small-2kb', 0, 'postfix', q(500, 200), q(500, 200), [
       'smtpcm-1',

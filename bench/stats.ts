@@ -53,8 +53,9 @@ export function ratioOfMedians(
  * - `ratio-at-least`: subject / reference >= goal (throughput: "at least 3x Nodemailer").
  * - `ratio-at-most`: subject / reference <= goal (CPU: "at most half of Nodemailer's").
  * - `difference-at-most`: subject - reference <= goal (memory: "at most 32 MB above").
+ * - `below`: subject < goal, no reference (memory: "peak RSS under 100 MB").
  */
-export type TargetKind = 'ratio-at-least' | 'ratio-at-most' | 'difference-at-most';
+export type TargetKind = 'ratio-at-least' | 'ratio-at-most' | 'difference-at-most' | 'below';
 
 export interface TargetCheck {
   /** `undefined` when a figure is missing (the client did not run or failed). */
@@ -64,18 +65,26 @@ export interface TargetCheck {
   /**
    * How far from the goal, in the goal's own terms: for ratios, the factor still missing
    * (goal / value for at-least, value / goal for at-most; 1 or less when met); for
-   * differences, the excess over the goal (0 or less when met).
+   * differences and `below`, the excess over the goal (0 or less when met; `below` is missed
+   * at exactly 0).
    */
   gap: number | undefined;
 }
 
-/** Compares `subject` with `reference` (medians) against `goal`. */
+/**
+ * Compares `subject` with `reference` (medians) against `goal`; a `below` target compares
+ * `subject`'s median with `goal` alone (its gap is the excess, like a difference's).
+ */
 export function checkTarget(
   kind: TargetKind,
   goal: number,
   subject: Summary | undefined,
   reference: Summary | undefined,
 ): TargetCheck {
+  if (kind === 'below') {
+    if (subject === undefined) return { met: undefined, value: undefined, gap: undefined };
+    return { met: subject.median < goal, value: subject.median, gap: subject.median - goal };
+  }
   if (subject === undefined || reference === undefined) {
     return { met: undefined, value: undefined, gap: undefined };
   }

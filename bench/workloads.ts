@@ -16,6 +16,7 @@ export const WORKLOAD_NAMES = [
   'large-5mb',
   'attachment-300mb',
   'single-small',
+  'cli-attachment',
 ] as const;
 
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
@@ -59,6 +60,14 @@ export const WORKLOADS: Record<WorkloadName, Workload> = {
     title: 'one 2 KB message (memory baseline)',
     textBytes: 1750,
     recipients: 1,
+  },
+  // Sent by `smtpcm send --attach` (bin/smtpcm.js) in a child process: the CLI composes it.
+  'cli-attachment': {
+    name: 'cli-attachment',
+    title: 'CLI `smtpcm send`, 300 MB attachment (file)',
+    textBytes: 1,
+    recipients: 1,
+    attachmentBytes: 300 * 1024 * 1024,
   },
 };
 

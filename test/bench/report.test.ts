@@ -4,9 +4,12 @@ import type { ClientResult } from '../../bench/clients/result.js';
 import { parseClientResult } from '../../bench/clients/result.js';
 import {
   latencyRoundTrips,
+  mergeScenarios,
   nodemailerPeer,
+  renderMarkdown,
   summarizeRuns,
   targetsOf,
+  type BenchResults,
   type ScenarioOutcome,
 } from '../../bench/report.js';
 import { clientOrder } from '../../bench/scenarios.js';
@@ -107,4 +110,116 @@ test('parseClientResult reads the BENCH-RESULT line among other output', () => {
     '"cpuUserSeconds":0.1,"cpuSystemSeconds":0,"peakRssBytes":9,"errors":0}\n');
   assert.equal(parsed.messages, 3);
   assert.throws(() => parseClientResult('nothing here'), /no BENCH-RESULT/);
+});
+
+function cliScenario(peakRssBytes: number): ScenarioOutcome {
+  const send = result(1, 4, 2, peakRssBytes);
+  const version = { ...result(1, 0.1, 0.05, 40 * 1024 * 1024), messages: 0, bytes: 0 };
+  return {
+    scenario: {
+      id: 'cli-attachment@0ms/smtp-sink',
+      workload: 'cli-attachment',
+      rttMs: 0,
+      sink: 'smtp-sink',
+      count: 1,
+      poolCount: 1,
+      clients: ['smtpcm-cli-version', 'smtpcm-cli'],
+    },
+    messageBytes: 300 * 1024 * 1024,
+    sinkExtensions: ['PIPELINING'],
+    clients: [
+      {
+        client: 'smtpcm-cli-version',
+        count: 1,
+        runs: [{ rep: 0, ok: true, result: version }],
+        figures: summarizeRuns([{ rep: 0, ok: true, result: version }]),
+      },
+      {
+        client: 'smtpcm-cli',
+        count: 1,
+        runs: [{ rep: 0, ok: true, result: send }],
+        figures: summarizeRuns([{ rep: 0, ok: true, result: send }]),
+      },
+    ],
+  };
+}
+
+test('summarizeRuns: a run that sent no message (smtpcm --version) has RSS but no rates', () => {
+  const figures = cliScenario(1).clients[0].figures;
+  assert.equal(figures.peakRssBytes?.median, 40 * 1024 * 1024);
+  assert.equal(figures.messagesPerSecond, undefined);
+  assert.equal(figures.cpuSecondsPerMessage, undefined);
+});
+
+test('the CLI target reads the send run\'s peak RSS against 100 MB, with no reference', () => {
+  const mib = 1024 * 1024;
+  const met = targetsOf([cliScenario(70 * mib)]).find((t) => t.target.id === 'cli-attachment-rss');
+  assert.equal(met?.met, true);
+  assert.equal(met?.value, 70 * mib);
+  const missed = targetsOf([cliScenario(120 * mib)]).find(
+    (t) => t.target.id === 'cli-attachment-rss',
+  );
+  assert.equal(missed?.met, false);
+});
+
+function benchResults(scenarios: ScenarioOutcome[], date: string): BenchResults {
+  return {
+    machine: {
+      cpuModel: 'x',
+      cores: 2,
+      memoryBytes: 1,
+      node: 'v20',
+      python: 'Python 3',
+      postfix: '3.7',
+      kernel: '6',
+      date,
+      loadAverageStart: 1.5,
+      loadAverageEnd: 1,
+    },
+    config: {
+      quick: false,
+      repetitions: 3,
+      only: [],
+      smtpcmWindow: 8,
+      smtpcmAvailable: true,
+      smtpcmRevision: `rev-${date}`,
+      composition: '',
+      rttMethod: '',
+      elapsedSeconds: 600,
+    },
+    scenarios,
+    targets: targetsOf(scenarios),
+  };
+}
+
+test('mergeScenarios keeps the other scenarios, replaces the same id and re-checks targets', () => {
+  const mib = 1024 * 1024;
+  const small = cliScenario(0);
+  small.scenario = {
+    ...small.scenario,
+    id: 'single-small@0ms/smtp-sink',
+    workload: 'single-small',
+  };
+  const base = benchResults([small, cliScenario(120 * mib)], 'full');
+  const merged = mergeScenarios(base, benchResults([cliScenario(70 * mib)], 'partial'));
+  assert.deepEqual(
+    merged.scenarios.map((s) => s.scenario.id),
+    ['single-small@0ms/smtp-sink', 'cli-attachment@0ms/smtp-sink'],
+  );
+  assert.equal(merged.scenarios[0], small);
+  assert.deepEqual(merged.scenarios[1].mergedFrom, {
+    date: 'partial',
+    smtpcmRevision: 'rev-partial',
+    loadAverageStart: 1.5,
+  });
+  assert.equal(merged.machine.date, 'full');
+  assert.equal(merged.targets.find((t) => t.target.id === 'cli-attachment-rss')?.met, true);
+  // The base is left as it was.
+  assert.equal(base.targets.find((t) => t.target.id === 'cli-attachment-rss')?.met, false);
+  const markdown = renderMarkdown(merged, '');
+  assert.match(
+    markdown,
+    /\| CLI, 300 MB attachment: peak RSS < 100 MB \| 70\.0 MB \| < 100 MB \| met \|/,
+  );
+  assert.match(markdown, /Measured by a separate run \(`--only cli-attachment`\) on partial/);
 });

@@ -75,3 +75,15 @@ test('a missing figure leaves the target undecided', () => {
   assert.equal(check.met, undefined);
   assert.equal(check.value, undefined);
 });
+
+test('below: "peak RSS under 100 MB" is met at 99, missed at 100, needs no reference', () => {
+  const mib = 1024 * 1024;
+  assert.deepEqual(checkTarget('below', 100 * mib, summarize([99 * mib]), undefined), {
+    met: true,
+    value: 99 * mib,
+    gap: -mib,
+  });
+  // "Under" is strict: 100 MB is not under 100 MB.
+  assert.equal(checkTarget('below', 100 * mib, summarize([100 * mib]), undefined).met, false);
+  assert.equal(checkTarget('below', 100 * mib, undefined, undefined).met, undefined);
+});
