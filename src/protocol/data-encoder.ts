@@ -9,7 +9,7 @@
  * one `CRLF.CRLF`, a CRLF being added when the message did not end with one.
  * BDAT (RFC 3030) carries the normalised octets as they are, without dot-stuffing.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
 import { ConfigurationError } from '../errors.js';
 
 const CR = 0x0d;
@@ -172,51 +172,63 @@ export interface DataEncoderOptions {
 const TERMINATOR = Buffer.from('.\r\n');
 
 /**
- * The DATA body encoder: message octets in, wire octets out (normalised, dot-stuffed and,
- * by default, terminated). `bytesOut` counts what it produced.
+ * What the DATA encoder and the BDAT chunker share: message octets (or UTF-8 text) go
+ * through one `LineEndingNormaliser`, and each subclass decides what to do with the
+ * normalised octets. `bytesOut` counts what the subclass produced.
  */
-export class DataEncoder extends Transform {
-  readonly #normaliser: LineEndingNormaliser;
-  readonly #terminate: boolean;
-  #bytesOut = 0;
+abstract class NormalisingTransform extends Transform {
+  protected readonly normaliser: LineEndingNormaliser;
+  protected producedBytes = 0;
 
-  constructor(options: DataEncoderOptions = {}) {
-    super();
-    this.#normaliser = new LineEndingNormaliser({
-      dotStuff: true,
-      rejectEightBit: options.rejectEightBit ?? false,
-    });
-    this.#terminate = options.terminate ?? true;
+  constructor(streamOptions: TransformOptions, dotStuff: boolean, rejectEightBit = false) {
+    super(streamOptions);
+    this.normaliser = new LineEndingNormaliser({ dotStuff, rejectEightBit });
   }
 
   get bytesOut(): number {
-    return this.#bytesOut;
+    return this.producedBytes;
   }
 
   get eightBit(): boolean {
-    return this.#normaliser.eightBit;
+    return this.normaliser.eightBit;
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding,
     callback: TransformCallback): void {
     try {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      this.#emit(this.#normaliser.encode(bytes));
+      this.consume(this.normaliser.encode(bytes));
       callback();
     } catch (error) {
       callback(error as Error);
     }
   }
 
+  /** Takes normalised octets (possibly none). */
+  protected abstract consume(bytes: Buffer): void;
+}
+
+/**
+ * The DATA body encoder: message octets in, wire octets out (normalised, dot-stuffed and,
+ * by default, terminated). `bytesOut` counts what it produced.
+ */
+export class DataEncoder extends NormalisingTransform {
+  readonly #terminate: boolean;
+
+  constructor(options: DataEncoderOptions = {}) {
+    super({}, true, options.rejectEightBit);
+    this.#terminate = options.terminate ?? true;
+  }
+
   override _flush(callback: TransformCallback): void {
-    this.#emit(this.#normaliser.finish());
-    if (this.#terminate) this.#emit(TERMINATOR);
+    this.consume(this.normaliser.finish());
+    if (this.#terminate) this.consume(TERMINATOR);
     callback();
   }
 
-  #emit(bytes: Buffer): void {
+  protected consume(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.#bytesOut += bytes.length;
+    this.producedBytes += bytes.length;
     this.push(bytes);
   }
 }
@@ -252,46 +264,21 @@ export interface BdatChunkerOptions {
  * stuffed. It holds at most one chunk plus one input chunk, and always emits a last chunk
  * (empty for an empty message). `bytesOut` counts the octets of all chunks.
  */
-export class BdatChunker extends Transform {
-  readonly #normaliser: LineEndingNormaliser;
+export class BdatChunker extends NormalisingTransform {
   readonly #chunkSize: number;
   #parts: Buffer[] = [];
   #length = 0;
   /** A full chunk kept back until we know whether it is the last. */
   #held: Buffer | undefined;
-  #bytesOut = 0;
 
   constructor(options: BdatChunkerOptions = {}) {
     // One chunk waiting to be read is enough: each may be a mebibyte.
-    super({ readableObjectMode: true, readableHighWaterMark: 1 });
+    super({ readableObjectMode: true, readableHighWaterMark: 1 }, false, options.rejectEightBit);
     this.#chunkSize = options.chunkSize ?? 1024 * 1024;
-    this.#normaliser = new LineEndingNormaliser({
-      dotStuff: false,
-      rejectEightBit: options.rejectEightBit ?? false,
-    });
-  }
-
-  get bytesOut(): number {
-    return this.#bytesOut;
-  }
-
-  get eightBit(): boolean {
-    return this.#normaliser.eightBit;
-  }
-
-  override _transform(chunk: Buffer | string, _encoding: BufferEncoding,
-    callback: TransformCallback): void {
-    try {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      this.#add(this.#normaliser.encode(bytes));
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
   }
 
   override _flush(callback: TransformCallback): void {
-    this.#add(this.#normaliser.finish());
+    this.consume(this.normaliser.finish());
     const rest = Buffer.concat(this.#parts, this.#length);
     if (this.#held && rest.length === 0) {
       this.#out(this.#held, true);
@@ -303,7 +290,7 @@ export class BdatChunker extends Transform {
     callback();
   }
 
-  #add(bytes: Buffer): void {
+  protected consume(bytes: Buffer): void {
     let offset = 0;
     while (offset < bytes.length) {
       const take = Math.min(this.#chunkSize - this.#length, bytes.length - offset);
@@ -320,7 +307,7 @@ export class BdatChunker extends Transform {
   }
 
   #out(data: Buffer, last: boolean): void {
-    this.#bytesOut += data.length;
+    this.producedBytes += data.length;
     const chunk: BdatChunk = { data, last };
     this.push(chunk);
   }
