@@ -6,26 +6,15 @@
  * (`Package\Sequence\Task`, `Package.EventHandlers[OnError]\Task`) in every format, so a task
  * is named the same way whether it came from a 2005 or a 2019 package.
  */
+import type { SsisType } from '../package/expressions/types.js';
 
-/** The SSIS expression data types a variable or parameter can hold. */
+/**
+ * The data types a variable or parameter can hold: the expression language's, less those only
+ * a cast produces (DT_STR, DT_NUMERIC, DT_DBDATE, DT_DBTIMESTAMP), plus DT_OBJECT, an Object
+ * variable (a .NET object, a recordset) that no expression can use.
+ */
 export type DataTypeName =
-  | 'DT_WSTR'
-  | 'DT_BOOL'
-  | 'DT_I1'
-  | 'DT_I2'
-  | 'DT_I4'
-  | 'DT_I8'
-  | 'DT_UI1'
-  | 'DT_UI2'
-  | 'DT_UI4'
-  | 'DT_UI8'
-  | 'DT_R4'
-  | 'DT_R8'
-  | 'DT_CY'
-  | 'DT_DECIMAL'
-  | 'DT_DATE'
-  | 'DT_NULL'
-  /** An Object variable (a .NET object, a recordset): it has no value an expression can use. */
+  | Exclude<SsisType, 'DT_STR' | 'DT_NUMERIC' | 'DT_DBDATE' | 'DT_DBTIMESTAMP'>
   | 'DT_OBJECT';
 
 export interface PropertyExpressionDefinition {
