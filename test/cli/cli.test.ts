@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
+import { keepMessages, refuseRejectRecipients } from '../support/smtp-handlers.js';
 import { ROOT, runCli, startCli } from './run-cli.js';
 
 /** An in-process smtp-server on port 0 that refuses reject@example.com with 550 5.1.1. */
@@ -32,28 +33,13 @@ before(async () => {
     onAuth(auth, _session, callback) {
       callback(null, { user: auth.username });
     },
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('reject@')) {
-        const error = new Error('5.1.1 No such user here') as Error & { responseCode: number };
-        error.responseCode = 550;
-        callback(error);
-        return;
-      }
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-          ...(typeof session.user === 'string' ? { user: session.user } : {}),
-        });
-        callback();
+    onRcptTo: refuseRejectRecipients('5.1.1 No such user here'),
+    onData: keepMessages((message, session) => {
+      received.push({
+        ...message,
+        ...(typeof session.user === 'string' ? { user: session.user } : {}),
       });
-    },
+    }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.server.address() as { port: number }).port;

@@ -1,6 +1,7 @@
 /** An in-process smtp-server on 127.0.0.1, port 0, that keeps every message it accepts. */
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { keepMessages, refuseRejectRecipients } from '../support/smtp-handlers.js';
 
 export interface ReceivedMessage {
   from: string;
@@ -25,31 +26,10 @@ export async function startSink(): Promise<SmtpSink> {
     disableReverseLookup: true,
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('reject@')) {
-        const error = new Error('5.1.1 User unknown') as Error & { responseCode: number };
-        error.responseCode = 550;
-        callback(error);
-        return;
-      }
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        simpleParser(raw).then((parsed) => {
-          received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw,
-            parsed,
-          });
-          callback();
-        }, callback);
-      });
-    },
+    onRcptTo: refuseRejectRecipients(),
+    onData: keepMessages(async (message) => {
+      received.push({ ...message, parsed: await simpleParser(message.raw) });
+    }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as { port: number }).port;

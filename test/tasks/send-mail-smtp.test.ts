@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { keepMessages, refuseRejectRecipients } from '../support/smtp-handlers.js';
 import { createTestAuthority } from '../../src/capture/certificates.js';
 import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import { SmtpRecipientsError } from '../../src/errors.js';
@@ -48,29 +49,10 @@ before(async () => {
         callback(new Error('Invalid credentials'));
       }
     },
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('reject@')) {
-        const error = new Error('5.1.1 User unknown') as Error & { responseCode: number };
-        error.responseCode = 550;
-        callback(error);
-        return;
-      }
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks),
-          secure: session.secure,
-          user: session.user,
-        });
-        callback();
-      });
-    },
+    onRcptTo: refuseRejectRecipients(),
+    onData: keepMessages((message, session) => {
+      received.push({ ...message, secure: session.secure, user: session.user });
+    }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as { port: number }).port;
