@@ -22,7 +22,7 @@ export type ClientId = (typeof CLIENT_IDS)[number];
 
 export const CLIENT_TITLES: Record<ClientId, string> = {
   'smtpcm-1': 'smtpcm, 1 connection',
-  'smtpcm-8': 'smtpcm, pool of 8',
+  'smtpcm-8': 'smtpcm, pool of 8, shared sessions',
   'nodemailer-1': 'Nodemailer, 1 pooled connection',
   'nodemailer-8': 'Nodemailer, pool of 8',
   'python-smtplib': 'Python smtplib, 1 connection',
