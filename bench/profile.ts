@@ -3,10 +3,11 @@
  * smtp-sink and prints the self time per source file and the top functions, to explain a missed
  * CPU target (see bench/analysis.md).
  *
- *   node --import tsx bench/profile.ts <smtpcm|smtpcm-raw|nodemailer> [workload] [count]
+ *   node --import tsx bench/profile.ts <smtpcm|smtpcm-raw|nodemailer> [workload] [count] [window]
  *
- * Default workload small-2kb, count 5000. The profile covers the whole process (module loading
- * included, idle time left out), unlike the benchmark's CPU figure; compare shares, not totals.
+ * Default workload small-2kb, count 5000, window 8 (smtpcm's transaction window, as in the
+ * benchmark). The profile covers the whole process (module loading included, idle time left
+ * out), unlike the benchmark's CPU figure; compare shares, not totals.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +66,8 @@ function print(title: string, totals: Map<string, number>, limit: number): void 
 }
 
 async function main(): Promise<void> {
-  const [which = 'smtpcm', workloadName = 'small-2kb', countText = '5000'] = process.argv.slice(2);
+  const [which = 'smtpcm', workloadName = 'small-2kb', countText = '5000', windowText = '8'] =
+    process.argv.slice(2);
   const workload = WORKLOADS[workloadName as WorkloadName];
   if (workload === undefined) throw new Error(`Unknown workload ${workloadName}.`);
   const dir = mkdtempSync(join(tmpdir(), 'smtpcm-profile-'));
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
       port: sink.port,
       workload: workload.name,
       count: Number(countText),
-      window: 1,
+      window: Number(windowText),
       prebuiltPath: which === 'smtpcm-raw' ? messagePath : undefined,
     };
     const child = spawnSync(

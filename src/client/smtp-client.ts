@@ -42,7 +42,13 @@ import { silentLogger, type Logger } from '../log.js';
 import { Secret } from '../secret.js';
 import { noCapabilities, parseCapabilities, type Capabilities } from '../protocol/capabilities.js';
 import * as commands from '../protocol/commands.js';
-import { LineEndingNormaliser, type BdatChunk } from '../protocol/data-encoder.js';
+import {
+  dataOctets,
+  LineEndingNormaliser,
+  prepareMessage,
+  type BdatChunk,
+  type PreparedMessage,
+} from '../protocol/data-encoder.js';
 import { ReplyCode } from '../protocol/reply-codes.js';
 import { formatReply, isPositiveCompletion, type SmtpReply } from '../protocol/reply.js';
 import { SmtpTransport } from '../transport/smtp-transport.js';
@@ -73,6 +79,7 @@ export const DEFAULT_TIMEOUTS: Readonly<SmtpTimeouts> = Object.freeze({
 export const BDAT_CHUNK_SIZE = 1024 * 1024;
 /** The slices in which in-memory message data is written (each waits for drain). */
 const WRITE_SLICE = 64 * 1024;
+const DATA_TERMINATOR = Buffer.from('.\r\n');
 /** How long a polite QUIT may take when the session is being abandoned. */
 const QUIT_GRACE_MS = 5_000;
 
@@ -114,11 +121,6 @@ export function defaultClientName(localAddress: string | undefined): string {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-function hasEightBit(bytes: Buffer): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return true;
-  return false;
-}
-
 /** The state of one message transaction; nothing of it lives in client fields. */
 interface Transaction {
   mailLine: string;
@@ -127,6 +129,8 @@ interface Transaction {
   method: 'DATA' | 'BDAT';
   /** The message normalised to CRLF (no stuffing), when it was given in memory. */
   normalised?: Buffer;
+  /** What DATA needs to know of `normalised` (whether a line starts with a dot). */
+  prepared?: PreparedMessage;
   /** Produces the stream, when it was not in memory. */
   openStream?: () => Readable;
   /** Fail the send when an 8-bit octet turns up in a stream (no 8BITMIME). */
@@ -723,29 +727,28 @@ export class SmtpClient extends EventEmitter {
         'server that offers SMTPUTF8.');
     }
 
-    let normalised: Buffer | undefined;
+    let prepared: PreparedMessage | undefined;
     let openStream: (() => Readable) | undefined;
     let eightBit: boolean;
     let size = options.size;
     if (typeof message === 'string' || Buffer.isBuffer(message)) {
-      const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
-      const normaliser = new LineEndingNormaliser({ dotStuff: false });
-      normalised = Buffer.concat([normaliser.encode(bytes), normaliser.finish()]);
-      size = normalised.length;
-      eightBit = options.eightBit ?? hasEightBit(bytes);
+      prepared = prepareMessage(typeof message === 'string' ? Buffer.from(message, 'utf8')
+        : message);
+      size = prepared.normalised.length;
+      eightBit = options.eightBit ?? prepared.eightBit;
     } else {
       openStream = typeof message === 'function' ? message : () => message;
       eightBit = options.eightBit ?? caps.eightBitMime;
     }
     let rejectEightBit = false;
     if (eightBit && !caps.eightBitMime) {
-      if (normalised !== undefined || options.eightBit === true) {
+      if (prepared !== undefined || options.eightBit === true) {
         throw new ConfigurationError('message', `has 8-bit octets, and ${this.#server} does ` +
           'not offer 8BITMIME.', 'Encode the message as 7-bit (quoted-printable or base64) ' +
           'or use a server that offers 8BITMIME.');
       }
     }
-    if (!caps.eightBitMime && normalised === undefined) rejectEightBit = true;
+    if (!caps.eightBitMime && prepared === undefined) rejectEightBit = true;
 
     if (caps.size !== undefined && size !== undefined && size > caps.size) {
       throw new ConfigurationError('message', `is ${size} octets, larger than the ` +
@@ -780,7 +783,8 @@ export class SmtpClient extends EventEmitter {
       rcptLines: recipients.map((to) => commands.rcptTo(to, rcptParams)),
       recipients: recipients.map((recipient) => ({ recipient, status: 'unknown' })),
       method: caps.chunking && this.#options.chunking !== false ? 'BDAT' : 'DATA',
-      normalised,
+      normalised: prepared?.normalised,
+      prepared,
       openStream,
       rejectEightBit,
       pipelining: caps.pipelining && this.#options.pipelining !== false,
@@ -1151,12 +1155,12 @@ export class SmtpClient extends EventEmitter {
     }
 
     if (!bdat) {
-      const encoder = new LineEndingNormaliser({ dotStuff: true });
-      const wire = Buffer.concat([encoder.encode(body), encoder.finish(), Buffer.from('.\r\n')]);
-      const sent = this.#enqueue(tx, [wire], 'data-block', this.#timeouts.dataBlock, () => {
+      const wire = dataOctets(tx.prepared!);
+      const octets = wire.reduce((sum, part) => sum + part.length, 0);
+      const sent = this.#enqueue(tx, wire, 'data-block', this.#timeouts.dataBlock, () => {
         tx.handedOver = true;
-        tx.bytesOut = wire.length;
-        this.#transcript.note(`${wire.length} octets of message data`);
+        tx.bytesOut = octets;
+        this.#transcript.note(`${octets} octets of message data`);
         this.#transcript.client('.');
       });
       // The final dot ends the server's transaction whatever it answers.
@@ -1216,31 +1220,32 @@ export class SmtpClient extends EventEmitter {
   /** The message after 354: normalised, dot-stuffed, `.` last; back-pressure respected. */
   async #writeData(transport: SmtpTransport, tx: Transaction): Promise<void> {
     const blockMs = this.#timeouts.dataBlock;
-    const terminator = Buffer.from('.\r\n');
-    if (tx.normalised !== undefined) {
-      const encoder = new LineEndingNormaliser({ dotStuff: true });
-      const wire = Buffer.concat([encoder.encode(tx.normalised), encoder.finish(), terminator]);
-      for (let offset = 0; offset < wire.length; offset += WRITE_SLICE) {
-        const end = Math.min(offset + WRITE_SLICE, wire.length);
-        await transport.write(wire.subarray(offset, end), 'data-block', blockMs);
+    if (tx.prepared !== undefined) {
+      let octets = 0;
+      for (const part of dataOctets(tx.prepared)) {
+        for (let offset = 0; offset < part.length; offset += WRITE_SLICE) {
+          const end = Math.min(offset + WRITE_SLICE, part.length);
+          await transport.write(part.subarray(offset, end), 'data-block', blockMs);
+        }
+        octets += part.length;
       }
       // Only once the write that ends with the terminator has completed: a write that
       // failed (EPIPE, reset) never put the final `.` on the wire, so nothing was delivered.
       tx.handedOver = true;
-      tx.bytesOut = wire.length;
+      tx.bytesOut = octets;
     } else {
-      // One reused buffer: each piece is encoded into it and written before the next, so
-      // a message of any size allocates nothing per chunk (peak memory stays flat).
+      // A piece that needs no change (CRLF already, no dot to stuff: base64, most text) is
+      // written as it is; the next is read once the socket has room (back-pressure), so
+      // memory stays flat for a message of any size.
       const normaliser = new LineEndingNormaliser({ dotStuff: true,
         rejectEightBit: tx.rejectEightBit });
-      const scratch = Buffer.allocUnsafe(2 * WRITE_SLICE + 2);
       let total = 0;
       await this.#pump(tx, async (piece) => {
-        const n = normaliser.encodeInto(piece, scratch, 0);
-        total += n;
-        if (n > 0) await transport.writeFlushed(scratch.subarray(0, n), 'data-block', blockMs);
+        const wire = normaliser.encode(piece);
+        total += wire.length;
+        if (wire.length > 0) await transport.write(wire, 'data-block', blockMs);
       });
-      const tail = Buffer.concat([normaliser.finish(), terminator]);
+      const tail = Buffer.concat([normaliser.finish(), DATA_TERMINATOR]);
       await transport.write(tail, 'data-block', blockMs);
       tx.handedOver = true;
       tx.bytesOut = total + tail.length;
@@ -1287,27 +1292,25 @@ export class SmtpClient extends EventEmitter {
           offset = end;
         } while (offset < body.length);
       } else {
-        // Encoded into one reused buffer; a full buffer goes as `BDAT n`, what is left at
+        // Gathered in one reused buffer; a full buffer goes as `BDAT n`, what is left at
         // the end as `BDAT n LAST` (possibly `BDAT 0 LAST`, RFC 3030 allows it).
         const normaliser = new LineEndingNormaliser({ dotStuff: false,
           rejectEightBit: tx.rejectEightBit });
         const scratch = Buffer.allocUnsafe(BDAT_CHUNK_SIZE);
         let used = 0;
-        await this.#pump(tx, async (piece) => {
-          let offset = 0;
-          while (offset < piece.length) {
-            const room = Math.floor((scratch.length - used - 2) / 2);
-            if (room < WRITE_SLICE / 4) {
-              await sendChunk({ data: scratch.subarray(0, used), last: false }, true);
+        const gather = async (octets: Buffer): Promise<void> => {
+          for (let offset = 0; offset < octets.length;) {
+            const copied = octets.copy(scratch, used, offset);
+            used += copied;
+            offset += copied;
+            if (used === scratch.length) {
+              await sendChunk({ data: scratch, last: false }, true);
               used = 0;
-              continue;
             }
-            const end = Math.min(offset + room, piece.length);
-            used = normaliser.encodeInto(piece.subarray(offset, end), scratch, used);
-            offset = end;
           }
-        });
-        used = normaliser.finish().copy(scratch, used) + used;
+        };
+        await this.#pump(tx, (piece) => gather(normaliser.encode(piece)));
+        await gather(normaliser.finish());
         await sendChunk({ data: scratch.subarray(0, used), last: true }, true);
       }
     } catch (error) {

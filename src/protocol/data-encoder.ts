@@ -104,41 +104,59 @@ export class LineEndingNormaliser {
 
   /**
    * The output size of `chunk`, or -1 when the output is the chunk itself (CRLF line ends
-   * only, no dot to stuff, no CR held back). Checks 8-bit octets on the way.
+   * only, no dot to stuff, no CR held back). Checks 8-bit octets on the way. Reads only: the
+   * common case (a message already in CRLF, base64 or text) costs one read of each octet.
    */
   #measure(chunk: Buffer): number {
-    let size = 0;
-    let changed = false;
+    const length = chunk.length;
+    const dotStuff = this.#dotStuff;
+    let added = 0;
+    let changed = this.#pendingCr;
+    let eightBit = false;
     let atLineStart = this.#atLineStart;
-    let pendingCr = this.#pendingCr;
-    if (pendingCr) changed = true;
-    for (let i = 0; i < chunk.length; i++) {
+    let previous = this.#pendingCr ? CR : -1;
+    for (let i = 0; i < length; i++) {
       const byte = chunk[i]!;
-      if (pendingCr) {
-        pendingCr = false;
-        size += 2;
-        atLineStart = true;
-        if (byte === LF) continue;
-        changed = true;
-      }
-      if (byte === CR) {
-        pendingCr = true;
-      } else if (byte === LF) {
-        size += 2;
-        changed = true;
-        atLineStart = true;
-      } else {
-        if (byte === DOT && atLineStart && this.#dotStuff) {
-          size += 1;
+      if (byte > DOT) {
+        // Letters, digits and most punctuation: the hot path.
+        if (byte > 0x7f) eightBit = true;
+        if (previous === CR) {
+          added += 1; // a bare CR becomes CRLF
           changed = true;
         }
-        if (byte > 0x7f) this.#sawEightBit();
-        size += 1;
+        atLineStart = false;
+      } else if (byte === LF) {
+        if (previous !== CR) {
+          added += 1; // a bare LF becomes CRLF
+          changed = true;
+        }
+        atLineStart = true;
+      } else if (byte === CR) {
+        if (previous === CR) {
+          added += 1;
+          changed = true;
+        }
+        atLineStart = false;
+      } else {
+        if (previous === CR) {
+          added += 1;
+          changed = true;
+          atLineStart = true;
+        }
+        if (byte === DOT && atLineStart && dotStuff) {
+          added += 1;
+          changed = true;
+        }
         atLineStart = false;
       }
+      previous = byte;
     }
-    if (pendingCr) changed = true;
-    return changed ? size : -1;
+    if (eightBit) this.#sawEightBit();
+    if (previous === CR) changed = true; // held back until the next chunk says what follows
+    if (!changed) return -1;
+    // A CR held from the last chunk is output now (as CRLF) and is not part of `chunk`.
+    const heldCr = this.#pendingCr && length > 0 ? 1 : 0;
+    return length + added + heldCr - (previous === CR ? 1 : 0);
   }
 
   #sawEightBit(): void {
@@ -170,6 +188,7 @@ export interface DataEncoderOptions {
 }
 
 const TERMINATOR = Buffer.from('.\r\n');
+const LINE_START_DOT = Buffer.from('\r\n.');
 
 /**
  * What the DATA encoder and the BDAT chunker share: message octets (or UTF-8 text) go
@@ -231,6 +250,42 @@ export class DataEncoder extends NormalisingTransform {
     this.producedBytes += bytes.length;
     this.push(bytes);
   }
+}
+
+/** What `prepareMessage` learns about a whole message in memory. */
+export interface PreparedMessage {
+  /** The message with CRLF line ends and a final CRLF (no stuffing): the message itself
+   * when it needed no change. */
+  normalised: Buffer;
+  /** True when it holds an octet above 127. */
+  eightBit: boolean;
+  /** False when no line of `normalised` starts with `.`: DATA then sends it as it is. */
+  needsStuffing: boolean;
+}
+
+/**
+ * Normalises a whole message in memory with one read of its octets and no copy when it is
+ * already in CRLF with a final CRLF (what MIME composers write), and learns what DATA needs.
+ */
+export function prepareMessage(message: Buffer): PreparedMessage {
+  const normaliser = new LineEndingNormaliser({ dotStuff: false });
+  const encoded = normaliser.encode(message);
+  const end = normaliser.finish();
+  const normalised = end.length === 0 ? encoded : Buffer.concat([encoded, end]);
+  return {
+    normalised,
+    eightBit: normaliser.eightBit,
+    needsStuffing: normalised[0] === DOT || normalised.includes(LINE_START_DOT),
+  };
+}
+
+/**
+ * The DATA octets of a normalised message (see `prepareMessage`): the message, stuffed when
+ * it has to be, then `.CRLF`, as buffers to write in order.
+ */
+export function dataOctets(prepared: PreparedMessage): Buffer[] {
+  if (!prepared.needsStuffing) return [prepared.normalised, TERMINATOR];
+  return [new LineEndingNormaliser({ dotStuff: true }).encode(prepared.normalised), TERMINATOR];
 }
 
 /** Encodes a whole message in memory for DATA (normalised, stuffed, terminated). */

@@ -17,7 +17,9 @@ import {
   BdatChunker,
   DataEncoder,
   encodeData,
+  dataOctets,
   normaliseLineEndings,
+  prepareMessage,
   type BdatChunk,
 } from '../../src/protocol/data-encoder.js';
 import { ReplyParser } from '../../src/protocol/reply-parser.js';
@@ -178,6 +180,21 @@ test('DATA encoder: decode(encode(m)) is m with CRLF line ends; no bare CR/LF, n
       if (lines.at(-1) === '') lines.pop();
       assert.deepEqual(normalised.toString('latin1'),
         lines.map((line) => `${line}\r\n`).join(''));
+    }), { numRuns: RUNS });
+  });
+
+test('prepareMessage and dataOctets (the client\'s in-memory path) agree with encodeData',
+  () => {
+    fc.assert(fc.property(messageBytes, (message) => {
+      const prepared = prepareMessage(message);
+      assert.deepEqual(prepared.normalised, normaliseLineEndings(message));
+      assert.equal(prepared.eightBit, message.some((byte) => byte > 0x7f));
+      const startsWithDot = prepared.normalised.toString('latin1').split('\r\n')
+        .some((line) => line.startsWith('.'));
+      assert.equal(prepared.needsStuffing, startsWithDot);
+      // Already normalised: the message itself, not a copy.
+      if (prepared.normalised.equals(message)) assert.equal(prepared.normalised, message);
+      assert.deepEqual(Buffer.concat(dataOctets(prepared)), encodeData(message));
     }), { numRuns: RUNS });
   });
 
