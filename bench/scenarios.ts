@@ -14,6 +14,7 @@ export const CLIENT_IDS = [
   'python-smtplib',
   'smtp-source',
   'smtpcm-1-raw',
+  'nodemailer-1-raw',
   'smtpcm-cli',
   'smtpcm-cli-version',
 ] as const;
@@ -28,6 +29,7 @@ export const CLIENT_TITLES: Record<ClientId, string> = {
   'python-smtplib': 'Python smtplib, 1 connection',
   'smtp-source': 'smtp-source, 1 session',
   'smtpcm-1-raw': 'smtpcm, 1 connection, prebuilt bytes',
+  'nodemailer-1-raw': 'Nodemailer, 1 pooled connection, prebuilt bytes',
   'smtpcm-cli': 'CLI: smtpcm send --attach',
   'smtpcm-cli-version': 'CLI: smtpcm --version (baseline)',
 };
@@ -35,6 +37,14 @@ export const CLIENT_TITLES: Record<ClientId, string> = {
 /** The `smtpcm` command (bin/smtpcm.js) run as a child process: see bench/cli-rss.ts. */
 export function isCli(client: ClientId): boolean {
   return client === 'smtpcm-cli' || client === 'smtpcm-cli-version';
+}
+
+/**
+ * Clients that send the message composed once by the parent, as it is (no composition): the
+ * engine alone, to compare engine with engine and with smtp-source.
+ */
+export function isPrebuilt(client: ClientId): boolean {
+  return client.endsWith('-raw');
 }
 
 /** Clients that open more than one connection. */
@@ -83,6 +93,8 @@ const ALL_PEERS: ClientId[] = [
 ];
 const ONE_CONNECTION: ClientId[] = ['smtpcm-1', 'nodemailer-1', 'python-smtplib', 'smtp-source'];
 const NODE_CLIENTS: ClientId[] = ['smtpcm-1', 'nodemailer-1', 'smtpcm-8', 'nodemailer-8'];
+/** smtpcm and Nodemailer sending prebuilt bytes: engine against engine. */
+const PREBUILT: ClientId[] = ['smtpcm-1-raw', 'nodemailer-1-raw'];
 
 /** The full matrix, or the quick one, filtered by `only`. */
 export function buildScenarios(options: MatrixOptions): Scenario[] {
@@ -107,11 +119,11 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
     // Loopback, PIPELINING without CHUNKING: where the client's CPU is the limit.
     scenario('small-2kb', 0, 'smtp-sink', q(5000, 500), q(2000, 500), [
       ...ALL_PEERS,
-      'smtpcm-1-raw',
+      ...PREBUILT,
     ]),
     scenario('text-100kb', 0, 'smtp-sink', q(300, 60), q(150, 60), ALL_PEERS),
     scenario('rcpt-5', 0, 'smtp-sink', q(600, 100), q(300, 100), ALL_PEERS),
-    scenario('large-5mb', 0, 'smtp-sink', q(10, 3), q(10, 3), ONE_CONNECTION),
+    scenario('large-5mb', 0, 'smtp-sink', q(10, 3), q(10, 3), [...ONE_CONNECTION, ...PREBUILT]),
     scenario('attachment-300mb', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
     scenario('single-small', 0, 'smtp-sink', 1, 1, ['smtpcm-1', 'nodemailer-1']),
     // The CLI's memory (issue 5), against its own start-up as the baseline.

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SMTP_SOURCE } from '../sinks.js';
-import type { ClientId } from '../scenarios.js';
+import { isPrebuilt, type ClientId } from '../scenarios.js';
 import { recipientsOf, SENDER, type Workload } from '../workloads.js';
 import type { NodeClientSpec } from './node-client.js';
 import { parseClientResult, type ClientResult } from './result.js';
@@ -98,7 +98,7 @@ export async function launchClient(spec: LaunchSpec): Promise<ClientResult> {
     count: spec.count,
     window: spec.window,
     attachmentPath: spec.attachmentPath,
-    prebuiltPath: client === 'smtpcm-1-raw' ? spec.messagePath : undefined,
+    prebuiltPath: isPrebuilt(client) ? spec.messagePath : undefined,
     smtpcmRoot: spec.smtpcmRoot,
   };
   const output = await runChild(

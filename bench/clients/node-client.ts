@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type {
   Envelope,
@@ -43,8 +43,10 @@ export interface NodeClientSpec {
   window: number;
   attachmentPath?: string;
   /**
-   * smtpcm only: send this file's bytes (composed once by the parent) as every message,
-   * without composition, to compare with smtp-source, which does not compose either.
+   * Send this file's bytes (composed once by the parent) as every message, without
+   * composition: the engine alone, to compare smtpcm's with Nodemailer's (`sendMail()` with
+   * `raw`, which goes through its own DATA encoder) and with smtp-source, which does not
+   * compose either.
    */
   prebuiltPath?: string;
   /** The directory whose `src/` smtpcm is loaded from. Default: the repository root. */
@@ -130,7 +132,13 @@ interface Measured {
 async function runNodemailer(
   spec: NodeClientSpec,
   define: (index: number) => MessageDefinition,
+  prebuilt: Buffer | undefined,
 ): Promise<Measured> {
+  // The prebuilt bytes go as `raw`, with the envelope given apart: sendMail composes nothing.
+  const mailOf = (index: number): SendMailOptions =>
+    prebuilt === undefined
+      ? define(index)
+      : { envelope: { from: SENDER, to: define(index).to }, raw: prebuilt };
   const transport = nodemailer.createTransport({
     host: spec.host,
     port: spec.port,
@@ -144,7 +152,7 @@ async function runNodemailer(
   let bytes = 0;
   // Two messages queued per connection, so a connection never waits for the next one.
   const outcome = await drive(spec.count, spec.connections * 2, async (index) => {
-    const info = (await transport.sendMail(define(index))) as { messageSize?: number };
+    const info = (await transport.sendMail(mailOf(index))) as { messageSize?: number };
     bytes += info.messageSize ?? 0;
   });
   return {
@@ -193,6 +201,7 @@ async function runSmtpcm(
   spec: NodeClientSpec,
   api: SmtpcmApi,
   define: (index: number) => MessageDefinition,
+  prebuilt: Buffer | undefined,
 ): Promise<Measured> {
   const envelope = (index: number): Envelope => ({ from: SENDER, to: define(index).to });
   let bytes = 0;
@@ -206,8 +215,6 @@ async function runSmtpcm(
     });
     await client.connect();
     let outcome: { errors: number; firstError?: unknown };
-    const prebuilt =
-      spec.prebuiltPath === undefined ? undefined : readFileSync(spec.prebuiltPath);
     const messageOf = (index: number): Promise<MessageSource> =>
       prebuilt === undefined ? compose(define(index)) : Promise.resolve(prebuilt);
     if (spec.window <= 1) {
@@ -276,6 +283,7 @@ async function main(): Promise<void> {
     messageDefinition(workload, index, text, spec.attachmentPath);
 
   const api = spec.client === 'smtpcm' ? await loadSmtpcmApi(spec) : {};
+  const prebuilt = spec.prebuiltPath === undefined ? undefined : readFileSync(spec.prebuiltPath);
   // Warm MailComposer up the same way for both clients (not with a 300 MB attachment: that
   // would be in the peak RSS).
   if (workload.attachmentBytes === undefined) await new MailComposer(define(0)).compile().build();
@@ -284,8 +292,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   const measured =
     spec.client === 'nodemailer'
-      ? await runNodemailer(spec, define)
-      : await runSmtpcm(spec, api, define);
+      ? await runNodemailer(spec, define, prebuilt)
+      : await runSmtpcm(spec, api, define, prebuilt);
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   await measured.close();

@@ -223,3 +223,42 @@ test('mergeScenarios keeps the other scenarios, replaces the same id and re-chec
   );
   assert.match(markdown, /Measured by a separate run \(`--only cli-attachment`\) on partial/);
 });
+
+test('the engine-only targets read the prebuilt rows in a table of their own', () => {
+  const figures = (rate: number) => ({ messagesPerSecond: summarize([rate]) });
+  const scenario: ScenarioOutcome = {
+    scenario: {
+      id: 'small-2kb@0ms/smtp-sink',
+      workload: 'small-2kb',
+      rttMs: 0,
+      sink: 'smtp-sink',
+      count: 10,
+      poolCount: 10,
+      clients: ['smtpcm-1', 'nodemailer-1', 'smtpcm-1-raw', 'nodemailer-1-raw'],
+    },
+    messageBytes: 2000,
+    sinkExtensions: ['PIPELINING'],
+    clients: [
+      { client: 'smtpcm-1', count: 10, runs: [], figures: figures(200) },
+      { client: 'nodemailer-1', count: 10, runs: [], figures: figures(100) },
+      { client: 'smtpcm-1-raw', count: 10, runs: [], figures: figures(900) },
+      { client: 'nodemailer-1-raw', count: 10, runs: [], figures: figures(300) },
+    ],
+  };
+  const targets = targetsOf([scenario]);
+  // The composed reading is judged as before; the engine reading beside it.
+  assert.equal(targets.find((t) => t.target.id === 'loopback-throughput')?.value, 2);
+  assert.equal(targets.find((t) => t.target.id === 'loopback-throughput')?.met, false);
+  const engine = targets.find((t) => t.target.id === 'loopback-throughput-engine');
+  assert.equal(engine?.value, 3);
+  assert.equal(engine?.met, true);
+  assert.equal(nodemailerPeer('smtpcm-1-raw'), 'nodemailer-1-raw');
+  assert.equal(nodemailerPeer('nodemailer-1-raw'), undefined);
+
+  const markdown = renderMarkdown(benchResults([scenario], 'd'), '');
+  const second = markdown.indexOf('### Second reading: the engines alone (informational)');
+  const composed = markdown.indexOf('| One connection, 2 KB, loopback: >= 2.5x Nodemailer msg/s |');
+  const engineRow = markdown.indexOf('| Engine only (prebuilt bytes for both): one connection, ' +
+    '2 KB, loopback: >= 2.5x msg/s | 3.00× | ≥ 2.5× | met | none |');
+  assert.ok(composed >= 0 && composed < second && second < engineRow, markdown);
+});
