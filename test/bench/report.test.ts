@@ -12,7 +12,7 @@ import {
   type BenchResults,
   type ScenarioOutcome,
 } from '../../bench/report.js';
-import { clientOrder } from '../../bench/scenarios.js';
+import { clientOrder, type ClientId } from '../../bench/scenarios.js';
 import { summarize } from '../../bench/stats.js';
 
 function result(messages: number, wallSeconds: number, cpu: number, rss: number): ClientResult {
@@ -79,8 +79,10 @@ test('clientOrder rotates the clients so none is always first', () => {
     ['smtpcm-1', 'nodemailer-1', 'smtp-source']);
 });
 
-test('targetsOf checks the loopback throughput target from the scenario figures', () => {
-  const scenario: ScenarioOutcome = {
+/** The 2 KB loopback scenario (10 messages per run) with each client's msg/s. */
+function smallLoopback(rates: Partial<Record<ClientId, number>>): ScenarioOutcome {
+  const clients = Object.keys(rates) as ClientId[];
+  return {
     scenario: {
       id: 'small-2kb@0ms/smtp-sink',
       workload: 'small-2kb',
@@ -88,16 +90,21 @@ test('targetsOf checks the loopback throughput target from the scenario figures'
       sink: 'smtp-sink',
       count: 10,
       poolCount: 10,
-      clients: ['smtpcm-1', 'nodemailer-1'],
+      clients,
     },
     messageBytes: 2000,
     sinkExtensions: ['PIPELINING'],
-    clients: [
-      { client: 'smtpcm-1', count: 10, runs: [], figures: { messagesPerSecond: summarize([300]) } },
-      { client: 'nodemailer-1', count: 10, runs: [],
-        figures: { messagesPerSecond: summarize([100]) } },
-    ],
+    clients: clients.map((client) => ({
+      client,
+      count: 10,
+      runs: [],
+      figures: { messagesPerSecond: summarize([rates[client] as number]) },
+    })),
   };
+}
+
+test('targetsOf checks the loopback throughput target from the scenario figures', () => {
+  const scenario = smallLoopback({ 'smtpcm-1': 300, 'nodemailer-1': 100 });
   const outcome = targetsOf([scenario]).find((t) => t.target.id === 'loopback-throughput');
   assert.equal(outcome?.met, true);
   assert.equal(outcome?.value, 3);
@@ -225,26 +232,12 @@ test('mergeScenarios keeps the other scenarios, replaces the same id and re-chec
 });
 
 test('the engine-only targets read the prebuilt rows in a table of their own', () => {
-  const figures = (rate: number) => ({ messagesPerSecond: summarize([rate]) });
-  const scenario: ScenarioOutcome = {
-    scenario: {
-      id: 'small-2kb@0ms/smtp-sink',
-      workload: 'small-2kb',
-      rttMs: 0,
-      sink: 'smtp-sink',
-      count: 10,
-      poolCount: 10,
-      clients: ['smtpcm-1', 'nodemailer-1', 'smtpcm-1-raw', 'nodemailer-1-raw'],
-    },
-    messageBytes: 2000,
-    sinkExtensions: ['PIPELINING'],
-    clients: [
-      { client: 'smtpcm-1', count: 10, runs: [], figures: figures(200) },
-      { client: 'nodemailer-1', count: 10, runs: [], figures: figures(100) },
-      { client: 'smtpcm-1-raw', count: 10, runs: [], figures: figures(900) },
-      { client: 'nodemailer-1-raw', count: 10, runs: [], figures: figures(300) },
-    ],
-  };
+  const scenario = smallLoopback({
+    'smtpcm-1': 200,
+    'nodemailer-1': 100,
+    'smtpcm-1-raw': 900,
+    'nodemailer-1-raw': 300,
+  });
   const targets = targetsOf([scenario]);
   // The composed reading is judged as before; the engine reading beside it.
   assert.equal(targets.find((t) => t.target.id === 'loopback-throughput')?.value, 2);
