@@ -382,7 +382,7 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
   lines.push(
     'msg/s and MB/s: accepted messages (octets) over wall time, first connection to last',
     'reply; CPU: user + sys of the client process over the same span; RSS: the process peak',
-    '(Node clients include the tsx loader, about the same for both); turns/msg: see',
+    '(Node clients: one esbuild bundle under plain node, no tsx); turns/msg: see',
     'docs/benchmarks.md. Ratios: median over the Nodemailer client with as many connections',
     '(rows sending prebuilt bytes: over Nodemailer sending prebuilt bytes).',
     '',

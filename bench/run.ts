@@ -33,6 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { renderChart } from './chart.js';
+import { bundleNodeClient, type NodeClientBundle } from './clients/bundle.js';
 import { launchClient, PYTHON } from './clients/launch.js';
 import { DelayProxy } from './delay-proxy.js';
 import { ensureCliBuilt, runCliClient } from './cli-rss.js';
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'smtpcm-bench-'));
   const sinks = new Map<Scenario['sink'], Sink>();
   const proxies: DelayProxy[] = [];
+  let nodeClient: NodeClientBundle | undefined;
   let cleaned = false;
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
@@ -222,6 +224,7 @@ async function main(): Promise<void> {
     for (const proxy of proxies) await proxy.close();
     for (const sink of sinks.values()) await sink.stop().catch(() => undefined);
     await rm(work, { recursive: true, force: true });
+    await nodeClient?.remove();
     if (smtpcm.root !== root) await rm(smtpcm.root, { recursive: true, force: true });
   };
   const onSignal = (): void => {
@@ -232,6 +235,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
+    // Once per run: every Node client runs this bundle under plain node (no tsx).
+    nodeClient = await bundleNodeClient(smtpcm.root);
+    log(`Node client bundled with smtpcm ${smtpcmRevision}: ${nodeClient.path}`);
     const skippedSinks = new Map<Scenario['sink'], string>();
     sinks.set('smtp-sink', await startSmtpSink());
     if (scenarios.some((s) => s.sink === 'postfix')) {
@@ -279,7 +285,7 @@ async function main(): Promise<void> {
         sinks.get('smtp-sink') as Sink,
         messageFiles,
         window,
-        smtpcm.root,
+        nodeClient.path,
       );
     }
 
@@ -350,7 +356,7 @@ async function main(): Promise<void> {
               messageBytes: file?.bytes ?? 0,
               attachmentPath,
               window,
-              smtpcmRoot: smtpcm.root,
+              nodeClient: nodeClient.path,
               timeoutMs: CHILD_TIMEOUT_MS,
             });
             const result = await launch;
@@ -451,7 +457,7 @@ async function probeWindow(
   sink: Sink,
   files: Map<WorkloadName, { path: string; bytes: number }>,
   window: number,
-  smtpcmRoot: string,
+  nodeClient: string,
 ): Promise<number> {
   const file = files.get('small-2kb');
   try {
@@ -464,7 +470,7 @@ async function probeWindow(
       messagePath: file?.path ?? '',
       messageBytes: file?.bytes ?? 0,
       window,
-      smtpcmRoot,
+      nodeClient,
       timeoutMs: 30_000,
     });
     if (result.errors === 0) return window;

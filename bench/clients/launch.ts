@@ -1,6 +1,6 @@
 /**
  * Starts one client run in a child process of its own and collects its figures. Node clients
- * run bench/clients/node-client.ts under tsx; Python runs bench/clients/python-smtplib.py with
+ * run the bundle of bench/clients/node-client.ts (bundle.ts) under plain `node`; Python runs bench/clients/python-smtplib.py with
  * Debian's /usr/bin/python3; smtp-source runs under bench/clients/rusage.py, which reports the
  * process's own CPU time and peak RSS from wait4().
  */
@@ -30,8 +30,8 @@ export interface LaunchSpec {
   attachmentPath?: string;
   /** smtpcm's transaction window on one connection (see NodeClientSpec.window). */
   window: number;
-  /** The directory whose src/ smtpcm is loaded from (see NodeClientSpec.smtpcmRoot). */
-  smtpcmRoot?: string;
+  /** The bundled Node client (bundle.ts), with the smtpcm measured in it. */
+  nodeClient: string;
   /** Kills the child after this long. */
   timeoutMs: number;
 }
@@ -99,11 +99,10 @@ export async function launchClient(spec: LaunchSpec): Promise<ClientResult> {
     window: spec.window,
     attachmentPath: spec.attachmentPath,
     prebuiltPath: isPrebuilt(client) ? spec.messagePath : undefined,
-    smtpcmRoot: spec.smtpcmRoot,
   };
   const output = await runChild(
     process.execPath,
-    ['--import', 'tsx', resolve(here, 'node-client.ts'), JSON.stringify(nodeSpec)],
+    [spec.nodeClient, JSON.stringify(nodeSpec)],
     spec.timeoutMs,
   );
   return resultOf(output);

@@ -1,29 +1,24 @@
 /**
  * One benchmark run of a Node client, in a process of its own so that its CPU time and peak
- * RSS are its own. Started by bench/run.ts as
- * `node --import tsx bench/clients/node-client.ts '<NodeClientSpec as JSON>'`; prints one line
+ * RSS are its own. bench/run.ts bundles this file with the smtpcm it measures (bundle.ts) and
+ * starts `node <bundle> '<NodeClientSpec as JSON>'`; it prints one line
  * `BENCH-RESULT <ClientResult as JSON>` on stdout and exits 0, or exits 1 with the reason on
- * stderr.
+ * stderr. (`node --import tsx bench/clients/node-client.ts '<spec>'` runs it against src/ as it
+ * is, tsx included in the figures.)
  *
  * Both clients compose every message from the same definition with Nodemailer's MailComposer:
  * Nodemailer inside `sendMail()`, smtpcm here before `send()` (a Buffer, or for the attachment
  * a function returning the composer's stream). The clock and the CPU counters start before the
  * first connection and stop when the last message is accepted, before QUIT.
  */
-import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type {
-  Envelope,
-  MessageSource,
-  SendOptions,
-  SendResult,
-  SmtpClientOptions,
-} from '../../src/client/types.js';
+// The public API. In the bundle this is the src/ of the revision measured (bundle.ts).
+import { SmtpClient, SmtpConnectionManager } from '../../src/index.js';
+import type { Envelope, MessageSource } from '../../src/index.js';
 import { bodyText, messageDefinition, SENDER, WORKLOADS } from '../workloads.js';
 import type { MessageDefinition, Workload, WorkloadName } from '../workloads.js';
 import type { ClientResult } from './result.js';
@@ -49,46 +44,6 @@ export interface NodeClientSpec {
    * compose either.
    */
   prebuiltPath?: string;
-  /** The directory whose `src/` smtpcm is loaded from. Default: the repository root. */
-  smtpcmRoot?: string;
-}
-
-/** The part of smtpcm's public API the benchmark calls, typed here so it compiles before the
- * engine's files exist. */
-interface SmtpcmClient {
-  connect(): Promise<void>;
-  send(envelope: Envelope, message: MessageSource, options?: SendOptions): Promise<SendResult>;
-  quit(): Promise<void>;
-}
-type SmtpcmClientConstructor = new (options: SmtpClientOptions) => SmtpcmClient;
-interface SmtpcmManager {
-  send(envelope: Envelope, message: MessageSource, options?: SendOptions): Promise<SendResult>;
-  close(): Promise<void>;
-}
-type SmtpcmManagerConstructor = new (init: {
-  connectionString: string;
-  pool?: { sharedSessions?: boolean };
-}) => SmtpcmManager;
-
-const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-
-/**
- * Loads a named export of smtpcm: from the public entry point `src/index.ts` when it exports
- * it, else from the module that defines it. Throws when neither has it.
- */
-async function loadSmtpcm<T>(name: string, modulePath: string, from: string): Promise<T> {
-  for (const path of ['src/index.ts', modulePath]) {
-    try {
-      const module = (await import(pathToFileURL(resolve(from, path)).href)) as Record<
-        string,
-        unknown
-      >;
-      if (typeof module[name] === 'function') return module[name] as T;
-    } catch (error) {
-      if (path === modulePath) throw error;
-    }
-  }
-  throw new Error(`smtpcm does not export ${name} yet (looked in src/index.ts, ${modulePath}).`);
 }
 
 /**
@@ -172,41 +127,14 @@ async function compose(definition: MessageDefinition): Promise<MessageSource> {
   return new MailComposer(definition).compile().build();
 }
 
-interface SmtpcmApi {
-  SmtpClient?: SmtpcmClientConstructor;
-  SmtpConnectionManager?: SmtpcmManagerConstructor;
-}
-
-/** Loads (and, under tsx, compiles) what the run needs before the clock starts. */
-async function loadSmtpcmApi(spec: NodeClientSpec): Promise<SmtpcmApi> {
-  if (spec.connections === 1) {
-    return {
-      SmtpClient: await loadSmtpcm<SmtpcmClientConstructor>(
-        'SmtpClient',
-        'src/client/smtp-client.ts',
-        spec.smtpcmRoot ?? root,
-      ),
-    };
-  }
-  return {
-    SmtpConnectionManager: await loadSmtpcm<SmtpcmManagerConstructor>(
-      'SmtpConnectionManager',
-      'src/connection/connection-manager.ts',
-      spec.smtpcmRoot ?? root,
-    ),
-  };
-}
-
 async function runSmtpcm(
   spec: NodeClientSpec,
-  api: SmtpcmApi,
   define: (index: number) => MessageDefinition,
   prebuilt: Buffer | undefined,
 ): Promise<Measured> {
   const envelope = (index: number): Envelope => ({ from: SENDER, to: define(index).to });
   let bytes = 0;
-  const { SmtpClient, SmtpConnectionManager } = api;
-  if (SmtpClient !== undefined) {
+  if (spec.connections === 1) {
     const client = new SmtpClient({
       host: spec.host,
       port: spec.port,
@@ -248,7 +176,6 @@ async function runSmtpcm(
       close: () => client.quit(),
     };
   }
-  if (SmtpConnectionManager === undefined) throw new Error('SmtpConnectionManager not loaded.');
   // Shared sessions: the documented throughput setting (docs/pipelining.md), so each of the
   // connections pipelines up to `window` sends, as one connection does. Off by default with
   // MaxConnections>1 (a lost session then fails one send, not a window of them).
@@ -282,7 +209,6 @@ async function main(): Promise<void> {
   const define = (index: number): MessageDefinition =>
     messageDefinition(workload, index, text, spec.attachmentPath);
 
-  const api = spec.client === 'smtpcm' ? await loadSmtpcmApi(spec) : {};
   const prebuilt = spec.prebuiltPath === undefined ? undefined : readFileSync(spec.prebuiltPath);
   // Warm MailComposer up the same way for both clients (not with a 300 MB attachment: that
   // would be in the peak RSS).
@@ -293,7 +219,7 @@ async function main(): Promise<void> {
   const measured =
     spec.client === 'nodemailer'
       ? await runNodemailer(spec, define, prebuilt)
-      : await runSmtpcm(spec, api, define, prebuilt);
+      : await runSmtpcm(spec, define, prebuilt);
   const wallSeconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   await measured.close();
