@@ -188,6 +188,18 @@ export const TARGETS: TargetDefinition[] = [
     reference: { scenario: 'large-5mb@0ms/smtp-sink', client: 'nodemailer-1-raw' },
   },
   {
+    id: 'many-messages-rss-engine',
+    secondReadingOf: 'many-messages-rss',
+    text:
+      'Engine only (prebuilt bytes): 5,000 messages on one connection: peak RSS <= 16 MB above ' +
+      'one message',
+    figure: 'peakRssBytes',
+    kind: 'difference-at-most',
+    goal: 16 * MIB,
+    subject: { scenario: 'small-2kb@0ms/smtp-sink', client: 'smtpcm-1-raw' },
+    reference: { scenario: 'single-small@0ms/smtp-sink', client: 'smtpcm-1-raw' },
+  },
+  {
     // Issue 5. The CLI's own process: `node bin/smtpcm.js send --attach <300 MB file>`.
     id: 'cli-attachment-rss',
     text: 'CLI, 300 MB attachment: peak RSS < 100 MB',

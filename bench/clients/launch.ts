@@ -1,8 +1,9 @@
 /**
  * Starts one client run in a child process of its own and collects its figures. Node clients
- * run the bundle of bench/clients/node-client.ts (bundle.ts) under plain `node`; Python runs bench/clients/python-smtplib.py with
- * Debian's /usr/bin/python3; smtp-source runs under bench/clients/rusage.py, which reports the
- * process's own CPU time and peak RSS from wait4().
+ * run the bundle of bench/clients/node-client.ts (bundle.ts) under plain `node`; Python runs
+ * bench/clients/python-smtplib.py with Debian's /usr/bin/python3; smtp-source runs under
+ * bench/clients/rusage.py, which reports the process's own CPU time and peak RSS from
+ * wait4().
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';

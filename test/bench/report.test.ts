@@ -255,3 +255,24 @@ test('the engine-only targets read the prebuilt rows in a table of their own', (
     '2 KB, loopback: >= 2.5x msg/s | 3.00× | ≥ 2.5× | met | none |');
   assert.ok(composed >= 0 && composed < second && second < engineRow, markdown);
 });
+
+test('the engine-only memory reading: 5,000 prebuilt messages against one prebuilt message', () => {
+  const mib = 1024 * 1024;
+  const withRss = (outcome: ScenarioOutcome, rss: Partial<Record<ClientId, number>>) => {
+    for (const c of outcome.clients) c.figures.peakRssBytes = summarize([rss[c.client] ?? 0]);
+    return outcome;
+  };
+  const many = withRss(smallLoopback({ 'smtpcm-1': 1, 'smtpcm-1-raw': 1 }),
+    { 'smtpcm-1': 120 * mib, 'smtpcm-1-raw': 90 * mib });
+  const one = withRss(smallLoopback({ 'smtpcm-1': 1, 'smtpcm-1-raw': 1 }),
+    { 'smtpcm-1': 80 * mib, 'smtpcm-1-raw': 79 * mib });
+  one.scenario = { ...one.scenario, id: 'single-small@0ms/smtp-sink', workload: 'single-small' };
+  const targets = targetsOf([many, one]);
+  const composed = targets.find((t) => t.target.id === 'many-messages-rss');
+  const engine = targets.find((t) => t.target.id === 'many-messages-rss-engine');
+  assert.equal(composed?.value, 40 * mib);
+  assert.equal(composed?.met, false);
+  assert.equal(engine?.value, 11 * mib);
+  assert.equal(engine?.met, true);
+  assert.equal(engine?.target.secondReadingOf, 'many-messages-rss');
+});

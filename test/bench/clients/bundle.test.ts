@@ -9,7 +9,7 @@ import { bundleNodeClient } from '../../../bench/clients/bundle.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
-test('the Node client bundle holds smtpcm from the root given, packages left external', async () => {
+test('the Node client bundle holds smtpcm from the root given, packages external', async () => {
   const bundle = await bundleNodeClient(root);
   try {
     assert.ok(bundle.path.startsWith(join(root, 'bench/.client-bundle-')), bundle.path);
