@@ -734,6 +734,9 @@ export class SmtpClient extends EventEmitter {
     if (typeof message === 'string' || Buffer.isBuffer(message)) {
       prepared = prepareMessage(typeof message === 'string' ? Buffer.from(message, 'utf8')
         : message);
+      // The caller may reuse its buffer once send() returns; the message may wait in the
+      // window longer than that. A copy costs one memcpy (the normalised copy is new already).
+      if (prepared.normalised === message) prepared.normalised = Buffer.from(message);
       size = prepared.normalised.length;
       eightBit = options.eightBit ?? prepared.eightBit;
     } else {

@@ -115,7 +115,8 @@ export interface Envelope {
 
 /**
  * The message: RFC 5322 headers and body. A function is called once per attempt, so a
- * stream can be produced again if the message has to be sent on a fresh connection.
+ * stream can be produced again if the message has to be sent on a fresh connection. A Buffer
+ * or string is copied when `send()` is called: changing the Buffer afterwards changes nothing.
  */
 export type MessageSource = Buffer | string | Readable | (() => Readable);
 

@@ -177,6 +177,38 @@ test('DATA: the final dot and the next MAIL, RCPT and DATA leave in one write', 
   ]);
 });
 
+test('a Buffer changed after send() is called is sent as it was (BDAT and DATA)', async () => {
+  // The second message waits in the window; the caller reuses its buffer meanwhile.
+  for (const chunking of [true, false]) {
+    const keywords = chunking ? ['PIPELINING', 'CHUNKING'] : ['PIPELINING'];
+    const steps: ScriptStep[] = chunking
+      ? [...bdatSteps('b@y.test', false), ...bdatSteps('c@y.test', true),
+        'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 250 2.0.0 queued 1',
+        'S: 250 2.0.0 Ok', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 250 2.0.0 queued 2']
+      : ['C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: DATA',
+        'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go', { expectData: true },
+        'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<c@y.test>', 'C: DATA',
+        'S: 250 2.0.0 queued 1', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go',
+        { expectData: true }, 'S: 250 2.0.0 queued 2'];
+    const run = await scripted([GREETING, EHLO, ...ehloReply(...keywords), ...steps, ...QUIT]);
+    const buffer = Buffer.from(message(1));
+    const first = run.client.send({ from: 'a@x.test', to: ['b@y.test'] }, buffer);
+    buffer.write(message(2));
+    const second = run.client.send({ from: 'a@x.test', to: ['c@y.test'] }, buffer);
+    buffer.fill('X');
+    await Promise.all([first, second]);
+    await finish(run);
+    const expected = [message(1), message(2)];
+    if (chunking) {
+      const all = reads(run.server).join('');
+      assert.ok(all.includes(bdatWire('b@y.test', 1, false) + bdatWire('c@y.test', 2, true)),
+        `the octets as they were at each call: ${JSON.stringify(all)}`);
+    } else {
+      assert.deepEqual(run.server.messages.map(String), expected);
+    }
+  }
+});
+
 test('failures in the middle affect only their own transaction', async () => {
   // Two: MAIL refused, so its RCPT and BDAT fail too (RFC 2920 §3.1). Three: its only
   // recipient refused, BDAT LAST answered 554. Four: the message refused at BDAT LAST.
