@@ -198,6 +198,29 @@ test('prepareMessage and dataOctets (the client\'s in-memory path) agree with en
     }), { numRuns: RUNS });
   });
 
+/** Messages mostly in CRLF already (what composers write), so most pieces pass unchanged. */
+const crlfMessage = fc.array(fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('text line', '', 'base64QUJD+/=', 'é') },
+  { weight: 1, arbitrary: fc.constantFrom('.', '..', '.dot', 'bare\rcr', 'bare\nlf') },
+), { maxLength: 40 }).map((lines) => Buffer.from(lines.map((l) => `${l}\r\n`).join(''),
+  'utf8'));
+
+test('DATA encoder and BDAT chunker: CRLF messages cut anywhere (also inside a CRLF)',
+  async () => {
+    await fc.assert(fc.asyncProperty(crlfMessage, fc.array(fc.nat(), { maxLength: 12 }),
+      async (message, offsets) => {
+        const pieces = cut(message, offsets);
+        const data = Buffer.concat(await streamed<Buffer>(new DataEncoder(), pieces));
+        assert.deepEqual(decodeData(data), normaliseLineEndings(message));
+        assert.deepEqual(data, encodeData(message));
+        const chunks = await streamed<BdatChunk>(new BdatChunker({ chunkSize: 64 }), pieces);
+        assert.deepEqual(Buffer.concat(chunks.map((c) => c.data)), normaliseLineEndings(message));
+        const encoder = new DataEncoder();
+        await streamed<Buffer>(encoder, pieces);
+        assert.equal(encoder.eightBit, message.some((byte) => byte > 0x7f));
+      }), { numRuns: 2_000 });
+  });
+
 async function streamed<T>(transform: DataEncoder | BdatChunker, chunks: Buffer[]):
   Promise<T[]> {
   const out: T[] = [];
