@@ -397,6 +397,9 @@ export function renderMarkdown(results: BenchResults, analysis: string): string 
     lines.push(
       `\`${scenario.id}\`: ${scenario.count} messages per run` +
         (scenario.poolCount !== scenario.count ? ` (pools: ${scenario.poolCount})` : '') +
+        (scenario.peerCount === undefined
+          ? ''
+          : ` (smtplib, smtp-source: ${scenario.peerCount})`) +
         `, message ${fmt(outcome.messageBytes / 1024)} KB; server offers ` +
         `${outcome.sinkExtensions.join(' ')}.`,
       '',

@@ -52,6 +52,7 @@ import {
 import {
   buildScenarios,
   clientOrder,
+  countFor,
   isCli,
   isPool,
   isSmtpcm,
@@ -318,7 +319,7 @@ async function main(): Promise<void> {
       }
       const byClient = new Map<ClientId, ClientOutcome>();
       for (const client of scenario.clients) {
-        const count = isPool(client) ? scenario.poolCount : scenario.count;
+        const count = countFor(scenario, client);
         byClient.set(client, { client, count, runs: [], figures: {} });
       }
       log(`== ${scenario.id}`);

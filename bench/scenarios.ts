@@ -52,6 +52,18 @@ export function isPool(client: ClientId): boolean {
   return client === 'smtpcm-8' || client === 'nodemailer-8';
 }
 
+/** The peers that wait for every reply: Python smtplib and smtp-source. */
+export function isLockstepPeer(client: ClientId): boolean {
+  return client === 'python-smtplib' || client === 'smtp-source';
+}
+
+/** Messages per run of `client` in `scenario`. */
+export function countFor(scenario: Scenario, client: ClientId): number {
+  if (isPool(client)) return scenario.poolCount;
+  if (isLockstepPeer(client)) return scenario.peerCount ?? scenario.count;
+  return scenario.count;
+}
+
 /** Clients that are smtpcm, and need its engine's files. */
 export function isSmtpcm(client: ClientId): boolean {
   return client.startsWith('smtpcm');
@@ -73,6 +85,12 @@ export interface Scenario {
    * on loopback (no target is about a pool there; it saves time).
    */
   poolCount: number;
+  /**
+   * Messages per run for Python smtplib and smtp-source when fewer than `count` (at 10 ms):
+   * they wait for every reply, 4 round trips a message (8 with 5 recipients), so a run of
+   * `count` takes seconds, and a few dozen messages give as steady a rate.
+   */
+  peerCount?: number;
   /** In the order of the first repetition; later repetitions rotate it. */
   clients: ClientId[];
 }
@@ -106,6 +124,7 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
     count: number,
     poolCount: number,
     clients: ClientId[],
+    peerCount?: number,
   ): Scenario => ({
     id: `${workload}@${rttMs}ms/${sink}`,
     workload,
@@ -113,6 +132,7 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
     sink,
     count,
     poolCount,
+    ...(peerCount === undefined ? {} : { peerCount }),
     clients,
   });
   const all: Scenario[] = [
@@ -137,10 +157,10 @@ export function buildScenarios(options: MatrixOptions): Scenario[] {
       'smtp-source',
     ]),
     // 10 ms RTT through the delay proxy: where round trips are the limit.
-    scenario('small-2kb', 10, 'smtp-sink', q(100, 30), q(500, 120), ALL_PEERS),
+    scenario('small-2kb', 10, 'smtp-sink', q(100, 30), q(500, 120), ALL_PEERS, q(40, 20)),
     scenario('small-2kb', 10, 'postfix', q(100, 30), q(500, 120), NODE_CLIENTS),
-    scenario('text-100kb', 10, 'smtp-sink', q(40, 10), q(160, 40), ALL_PEERS),
-    scenario('rcpt-5', 10, 'smtp-sink', q(50, 20), q(250, 80), ALL_PEERS),
+    scenario('text-100kb', 10, 'smtp-sink', q(40, 10), q(160, 40), ALL_PEERS, q(20, 10)),
+    scenario('rcpt-5', 10, 'smtp-sink', q(50, 20), q(250, 80), ALL_PEERS, q(20, 10)),
     scenario('large-5mb', 10, 'smtp-sink', q(4, 2), q(4, 2), ONE_CONNECTION),
   ];
   return options.only.length === 0 ? all : all.filter((s) => options.only.includes(s.workload));
