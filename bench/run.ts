@@ -406,8 +406,10 @@ async function main(): Promise<void> {
         composition:
           'Nodemailer and smtpcm compose every message with the same MailComposer from the ' +
           'same definition (Nodemailer inside sendMail, smtpcm before send, as a Buffer; the ' +
-          'attachment as a stream from the file). Python smtplib, smtp-source and ' +
-          '"smtpcm, prebuilt bytes" send one message composed once by MailComposer.',
+          'attachment as a stream from the file). Python smtplib, smtp-source and the ' +
+          '"prebuilt bytes" rows (smtpcm; Nodemailer through sendMail with raw) send one ' +
+          'message composed once by MailComposer. The smtpcm pool of 8 uses ' +
+          'pool.sharedSessions (each connection pipelines up to the window).',
         rttMethod:
           'the delay proxy counts turns per connection: a server-to-client chunk after ' +
           'client-to-server data (10 ms scenarios); session set-up (EHLO, QUIT) is included.',
