@@ -121,6 +121,21 @@ export function defaultClientName(localAddress: string | undefined): string {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/**
+ * A chunk of a message stream as octets (a string as UTF-8; an object-mode stream may give
+ * Uint8Arrays). Throws `ConfigurationError` for anything else: skipping it would send a
+ * message with a part missing.
+ */
+function streamOctets(chunk: unknown): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) {
+    return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  throw new ConfigurationError('message', 'is a stream that gave something other than ' +
+    'octets or text.', 'Make the stream give Buffers, Uint8Arrays or strings.');
+}
+
 /** The state of one message transaction; nothing of it lives in client fields. */
 interface Transaction {
   mailLine: string;
@@ -1354,7 +1369,7 @@ export class SmtpClient extends EventEmitter {
     }
     try {
       for await (const chunk of source) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
+        const bytes = streamOctets(chunk);
         for (let offset = 0; offset < bytes.length; offset += WRITE_SLICE) {
           await sink(bytes.subarray(offset, Math.min(offset + WRITE_SLICE, bytes.length)));
         }
@@ -1362,6 +1377,10 @@ export class SmtpClient extends EventEmitter {
     } catch (error) {
       source.destroy();
       if (error instanceof SmtpError) throw error;
+      // The transaction is open (mid-DATA, or chunks without LAST): on this connection the
+      // next send's commands would become message data, or join it and deliver both.
+      this.#broken = true;
+      this.#transport?.destroy();
       throw new SmtpConnectionError(`Reading the message failed: ${(error as Error).message}; ` +
         'the connection was closed so that no partial message is delivered.', 'data-block',
       { transcript: this.#transcript.recent(), cause: error });
