@@ -184,4 +184,46 @@ describe('Postfix rig (DATA and BDAT; the stored file has LF line ends)',
             }), { numRuns: 25 });
         });
     }
+  
+    test('STARTTLS: 1 MiB exactly (BDAT 0 LAST after a full chunk), 1 MiB + 1 and 5 MB, '
+      + 'streamed and in memory, stored as sent', async () => {
+      const r = rig()!;
+      const recipient = `data-path-${randomUUID().slice(0, 8)}@rig.test`;
+      const smtp = new SmtpClient({ host: r.hostName, port: r.ports.plain, secure: 'StartTls',
+        tls: { ca: r.ca }, clientName: 'client.test' });
+      await smtp.connect();
+      const planned = [1024 * 1024, 1024 * 1024 + 1, 5_000_000].flatMap((size) => {
+        const token = randomUUID();
+        const head = Buffer.from(`Subject: ${token}\r\n\r\n`);
+        const body = Buffer.alloc(size - head.length, 'z');
+        for (let i = 68; i < body.length; i += 70) body[i] = 0x0d;
+        for (let i = 69; i < body.length; i += 70) body[i] = 0x0a;
+        for (let i = 70; i < body.length; i += 70 * 7) body[i] = 0x2e;
+        body[body.length - 2] = 0x0d;
+        body[body.length - 1] = 0x0a;
+        const bytes = Buffer.concat([head, body]);
+        const cut: Buffer[] = [];
+        for (let offset = 0; offset < bytes.length; offset += 4093) {
+          cut.push(bytes.subarray(offset, offset + 4093));
+        }
+        return [
+          { token, bytes, message: Readable.from(cut) as MessageSource },
+          { token, bytes, message: bytes as MessageSource },
+        ];
+      });
+      try {
+        for (const p of planned) {
+          const result = await smtp.send({ from: 'alice@rig.test', to: [recipient] }, p.message);
+          assert.equal(result.method, 'BDAT');
+          assert.equal(result.size, p.bytes.length);
+        }
+      } finally {
+        await smtp.quit();
+      }
+      for (const p of planned) {
+        const stored = clientPart(await waitForDelivery(recipient, p.token));
+        assert.equal(stored.toString('latin1'), lines(p.bytes).map((line) => `${line}\n`).join(''));
+      }
+      assert.equal((await listDeliveries(recipient)).length, planned.length, 'each once');
+    });
   });
