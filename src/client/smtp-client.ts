@@ -136,6 +136,17 @@ function streamOctets(chunk: unknown): Buffer {
     'octets or text.', 'Make the stream give Buffers, Uint8Arrays or strings.');
 }
 
+/**
+ * Throws `ConfigurationError` for a stream that has ended or been destroyed: read, it would
+ * give no octets, and an empty message would be delivered in place of the real one.
+ */
+function requireUnended(stream: Readable): void {
+  if (!stream.readableEnded && !stream.destroyed) return;
+  throw new ConfigurationError('message', 'is a stream that has already ended or been ' +
+    'destroyed; sending it would deliver an empty message.',
+  'Pass a new stream, or a function that returns a new stream for each attempt.');
+}
+
 /** The state of one message transaction; nothing of it lives in client fields. */
 interface Transaction {
   mailLine: string;
@@ -755,6 +766,7 @@ export class SmtpClient extends EventEmitter {
       size = prepared.normalised.length;
       eightBit = options.eightBit ?? prepared.eightBit;
     } else {
+      if (message instanceof Readable) requireUnended(message);
       openStream = typeof message === 'function' ? message : () => message;
       eightBit = options.eightBit ?? caps.eightBitMime;
     }
@@ -1367,6 +1379,7 @@ export class SmtpClient extends EventEmitter {
       throw new ConfigurationError('message', 'is not a Buffer, string or Readable stream.',
         'Pass the message as one of those.');
     }
+    requireUnended(source);
     try {
       for await (const chunk of source) {
         const bytes = streamOctets(chunk);

@@ -360,4 +360,34 @@ describe('streams that fail', () => {
         smtp.destroy();
       });
   }
+
+  for (const chunking of [false, true]) {
+    const method = chunking ? 'BDAT' : 'DATA';
+    test(`${method}: a stream already read to its end is refused, not sent as an empty message`,
+      async () => {
+        const server = await recorder({ chunking, pipelining: true, eightBitMime: true,
+          size: false });
+        const smtp = client(server);
+        await smtp.connect();
+        try {
+          const used = Readable.from([Buffer.from('Subject: x\r\n\r\nbody\r\n')]);
+          for await (const chunk of used) assert.ok(chunk);
+          await assert.rejects(smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, used),
+            ConfigurationError);
+          const failed = new Readable({ read() {} });
+          failed.on('error', () => {});
+          failed.destroy(new Error('gone'));
+          await assert.rejects(smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, failed),
+            ConfigurationError);
+          // Refused before anything was sent: the session goes on.
+          assert.equal(smtp.alive, true);
+          // A factory's stream is opened after DATA or BDAT began: refused, the session closes.
+          await assert.rejects(smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, () => used),
+            ConfigurationError);
+          assert.deepEqual(server.recorder.messages, []);
+        } finally {
+          smtp.destroy();
+        }
+      });
+  }
 });
