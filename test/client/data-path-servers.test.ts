@@ -226,4 +226,31 @@ describe('Postfix rig (DATA and BDAT; the stored file has LF line ends)',
       }
       assert.equal((await listDeliveries(recipient)).length, planned.length, 'each once');
     });
+  
+    for (const chunking of [true, false]) {
+      test(`${chunking ? 'BDAT' : 'DATA'}: a stream over the SIZE limit is refused (552), not `
+        + 'delivered, and the session goes on', async () => {
+        const r = rig()!;
+        const recipient = `data-path-${randomUUID().slice(0, 8)}@rig.test`;
+        const smtp = new SmtpClient({ host: r.hostName, port: r.ports.sizeLimited,
+          secure: 'None', chunking, clientName: 'client.test' });
+        await smtp.connect();
+        const tooLarge = randomUUID();
+        const fine = randomUUID();
+        try {
+          const big = Buffer.alloc(3 * 1024 * 1024, 'q');
+          for (let i = 70; i < big.length; i += 72) big.write('\r\n', i - 2, 'latin1');
+          await assert.rejects(smtp.send({ from: 'alice@rig.test', to: [recipient] },
+            Readable.from([Buffer.from(`Subject: ${tooLarge}\r\n\r\n`), big])),
+          (error: Error & { replyCode?: number }) => error.replyCode === 552);
+          assert.equal(smtp.alive, true);
+          await smtp.send({ from: 'alice@rig.test', to: [recipient] },
+            `Subject: ${fine}\r\n\r\nsmall\r\n`);
+        } finally {
+          await smtp.quit();
+        }
+        await waitForDelivery(recipient, fine);
+        assert.equal((await listDeliveries(recipient)).length, 1, 'only the small message');
+      });
+    }
   });
