@@ -56,6 +56,7 @@ import {
   isCli,
   isPool,
   isSmtpcm,
+  warmupCountFor,
   type ClientId,
   type Scenario,
 } from './scenarios.js';
@@ -357,6 +358,8 @@ async function main(): Promise<void> {
               messageBytes: file?.bytes ?? 0,
               attachmentPath,
               window,
+              warmupCount: warmupCountFor(scenario, client),
+              warmupPort: sink.port,
               nodeClient: nodeClient.path,
               timeoutMs: CHILD_TIMEOUT_MS,
             });
@@ -473,6 +476,8 @@ async function probeWindow(
       messagePath: file?.path ?? '',
       messageBytes: file?.bytes ?? 0,
       window,
+      warmupCount: 0,
+      warmupPort: sink.port,
       nodeClient,
       timeoutMs: 30_000,
     });

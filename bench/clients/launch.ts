@@ -29,6 +29,12 @@ export interface LaunchSpec {
   /** Its size in octets. */
   messageBytes: number;
   attachmentPath?: string;
+  /**
+   * Node clients: messages sent untimed before the measured run, straight to the server at
+   * `warmupPort` (not through the delay proxy, whose turn count covers the measured run only).
+   */
+  warmupCount: number;
+  warmupPort: number;
   /** smtpcm's transaction window on one connection (see NodeClientSpec.window). */
   window: number;
   /** The bundled Node client (bundle.ts), with the smtpcm measured in it. */
@@ -100,6 +106,9 @@ export async function launchClient(spec: LaunchSpec): Promise<ClientResult> {
     window: spec.window,
     attachmentPath: spec.attachmentPath,
     prebuiltPath: isPrebuilt(client) ? spec.messagePath : undefined,
+    ...(spec.warmupCount > 0
+      ? { warmup: { port: spec.warmupPort, count: spec.warmupCount } }
+      : {}),
   };
   const output = await runChild(
     process.execPath,

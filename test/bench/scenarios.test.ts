@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildScenarios, countFor, isLockstepPeer } from '../../bench/scenarios.js';
+import {
+  buildScenarios,
+  countFor,
+  isLockstepPeer,
+  MAX_WARMUP_MESSAGES,
+  warmupCountFor,
+} from '../../bench/scenarios.js';
 
 const full = buildScenarios({ quick: false, only: [] });
 const byId = (id: string) => {
@@ -38,4 +44,23 @@ test('only the lockstep peers send fewer messages at 10 ms; pools keep their own
   assert.equal(isLockstepPeer('smtpcm-1-raw'), false);
   // Without a peer count (loopback), the peers send as many as the others.
   assert.equal(countFor(byId('small-2kb@0ms/smtp-sink'), 'smtp-source'), 5000);
+});
+
+test('Node clients warm up with a fifth of their run, at most 1,000; one-message runs and the '
+  + 'other clients do not', () => {
+  const small = byId('small-2kb@0ms/smtp-sink');
+  assert.equal(MAX_WARMUP_MESSAGES, 1000);
+  assert.equal(warmupCountFor(small, 'smtpcm-1'), 1000);
+  assert.equal(warmupCountFor(small, 'nodemailer-1-raw'), 1000);
+  assert.equal(warmupCountFor(small, 'smtpcm-8'), 400); // pools: 2,000 messages
+  assert.equal(warmupCountFor(small, 'smtp-source'), 0);
+  assert.equal(warmupCountFor(small, 'python-smtplib'), 0);
+  const rtt = byId('small-2kb@10ms/smtp-sink');
+  assert.equal(warmupCountFor(rtt, 'nodemailer-1'), Math.ceil(countFor(rtt, 'nodemailer-1') / 5));
+  for (const id of ['single-small@0ms/smtp-sink', 'attachment-300mb@0ms/smtp-sink']) {
+    for (const client of byId(id).clients) assert.equal(warmupCountFor(byId(id), client), 0);
+  }
+  for (const client of byId('cli-attachment@0ms/smtp-sink').clients) {
+    assert.equal(warmupCountFor(byId('cli-attachment@0ms/smtp-sink'), client), 0);
+  }
 });
