@@ -122,12 +122,11 @@ export function defaultClientName(localAddress: string | undefined): string {
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
- * A chunk of a message stream as octets (a string as UTF-8; an object-mode stream may give
- * Uint8Arrays). Throws `ConfigurationError` for anything else: skipping it would send a
+ * A chunk of a message stream that is not a string as octets (an object-mode stream may
+ * give Uint8Arrays). Throws `ConfigurationError` for anything else: skipping it would send a
  * message with a part missing.
  */
 function streamOctets(chunk: unknown): Buffer {
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) {
     return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -1381,12 +1380,27 @@ export class SmtpClient extends EventEmitter {
     }
     requireUnended(source);
     try {
+      // A string chunk may end with the first half of a surrogate pair (text cut at a fixed
+      // length); encoded alone, each half would become U+FFFD. It waits for the next chunk.
+      let heldHalf = '';
       for await (const chunk of source) {
-        const bytes = streamOctets(chunk);
+        let bytes: Buffer;
+        if (typeof chunk === 'string') {
+          let text = heldHalf + chunk;
+          const last = text.charCodeAt(text.length - 1);
+          heldHalf = last >= 0xd800 && last <= 0xdbff ? text.slice(-1) : '';
+          if (heldHalf !== '') text = text.slice(0, -1);
+          bytes = Buffer.from(text, 'utf8');
+        } else {
+          if (heldHalf !== '') await sink(Buffer.from(heldHalf, 'utf8'));
+          heldHalf = '';
+          bytes = streamOctets(chunk);
+        }
         for (let offset = 0; offset < bytes.length; offset += WRITE_SLICE) {
           await sink(bytes.subarray(offset, Math.min(offset + WRITE_SLICE, bytes.length)));
         }
       }
+      if (heldHalf !== '') await sink(Buffer.from(heldHalf, 'utf8'));
     } catch (error) {
       source.destroy();
       if (error instanceof SmtpError) throw error;

@@ -390,4 +390,27 @@ describe('streams that fail', () => {
         }
       });
   }
+
+  for (const chunking of [false, true]) {
+    const method = chunking ? 'BDAT' : 'DATA';
+    test(`${method}: string chunks that cut a surrogate pair in two still send the character`,
+      async () => {
+        const server = await recorder({ chunking, pipelining: true, eightBitMime: true,
+          size: false });
+        const smtp = client(server);
+        await smtp.connect();
+        try {
+          const text = 'Subject: x\r\n\r\nsmile \u{1F600}\r\n\u{1F600}';
+          const cut = text.indexOf('\uDE00');
+          const last = text.lastIndexOf('\uDE00');
+          const result = await smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, Readable.from([
+            text.slice(0, cut), text.slice(cut, last), text.slice(last), Buffer.from('!\r\n'),
+          ]));
+          const octets = Buffer.from(`${text}!\r\n`, 'utf8');
+          checkReceived(server, server.recorder.messages[0]!, octets, result, false);
+        } finally {
+          await smtp.quit();
+        }
+      });
+  }
 });
