@@ -765,6 +765,11 @@ export class SmtpClient extends EventEmitter {
       size = prepared.normalised.length;
       eightBit = options.eightBit ?? prepared.eightBit;
     } else {
+      if (typeof message !== 'function' && !(message instanceof Readable)) {
+        // Found here, before MAIL; found when the stream is opened, it costs the connection.
+        throw new ConfigurationError('message', 'is not a Buffer, string or Readable stream.',
+          'Pass the message as one of those.');
+      }
       if (message instanceof Readable) requireUnended(message);
       openStream = typeof message === 'function' ? message : () => message;
       eightBit = options.eightBit ?? caps.eightBitMime;

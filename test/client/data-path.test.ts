@@ -221,7 +221,7 @@ for (const { chunking, pipelining } of configurations) {
             } finally {
               await smtp.quit();
             }
-          }), { numRuns: 150 });
+          }), { numRuns: 400 });
       });
   });
 }
@@ -413,4 +413,21 @@ describe('streams that fail', () => {
         }
       });
   }
+
+  test('a message that is neither Buffer, string nor stream is refused before MAIL', async () => {
+    const server = await recorder({ chunking: true, pipelining: true, eightBitMime: true,
+      size: false });
+    const smtp = client(server);
+    await smtp.connect();
+    try {
+      const bytes = new Uint8Array(Buffer.from('Subject: x\r\n\r\nb\r\n'));
+      await assert.rejects(smtp.send({ from: 'a@x.test', to: ['b@x.test'] },
+        bytes as unknown as MessageSource), ConfigurationError);
+      assert.equal(smtp.alive, true, 'nothing was sent, the session goes on');
+      await smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, Buffer.from(bytes));
+      assert.equal(server.recorder.messages.length, 1);
+    } finally {
+      await smtp.quit();
+    }
+  });
 });

@@ -44,6 +44,7 @@ export async function startWireRecorder(extensions: string[]): Promise<WireRecor
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
+    socket.setNoDelay(true);
     let input: Buffer = Buffer.alloc(0);
     let mode: 'command' | 'data' | 'bdat' = 'command';
     let bdatLeft = 0;
