@@ -1384,6 +1384,15 @@ export class SmtpClient extends EventEmitter {
         'Pass the message as one of those.');
     }
     requireUnended(source);
+    // A stream that stalls must not outlive the connection: once it closes (the server timed
+    // out, or dropped it), the read ends with the connection's error instead of waiting.
+    const transport = this.#transport;
+    const onClose = (): void => {
+      source.destroy(new SmtpConnectionError(`The connection to ${this.#server} closed while ` +
+        'the message was read from its stream; the end of data was not sent.', 'data-block',
+      { transcript: this.#transcript.recent() }));
+    };
+    transport?.once('close', onClose);
     try {
       // A string chunk may end with the first half of a surrogate pair (text cut at a fixed
       // length); encoded alone, each half would become U+FFFD. It waits for the next chunk.
@@ -1416,6 +1425,8 @@ export class SmtpClient extends EventEmitter {
       throw new SmtpConnectionError(`Reading the message failed: ${(error as Error).message}; ` +
         'the connection was closed so that no partial message is delivered.', 'data-block',
       { transcript: this.#transcript.recent(), cause: error });
+    } finally {
+      transport?.removeListener('close', onClose);
     }
   }
 

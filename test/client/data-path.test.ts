@@ -430,4 +430,24 @@ describe('streams that fail', () => {
       await smtp.quit();
     }
   });
+
+  for (const chunking of [false, true]) {
+    const method = chunking ? 'BDAT' : 'DATA';
+    test(`${method}: a stalled stream does not outlive the connection`, { timeout: 10_000 },
+      async () => {
+        const server = await recorder({ chunking, pipelining: true, eightBitMime: true,
+          size: false });
+        const smtp = client(server);
+        await smtp.connect();
+        const stalled = new Readable({ read() {} });
+        stalled.push(Buffer.alloc(MIB + 1, 'a'));
+        const sent = smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, stalled);
+        // The server gives up on the data (as Postfix does after smtpd_timeout) and closes.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await server.recorder.close();
+        await assert.rejects(sent, SmtpConnectionError);
+        assert.equal(stalled.destroyed, true);
+        assert.deepEqual(server.recorder.messages, []);
+      });
+  }
 });
