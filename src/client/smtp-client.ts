@@ -33,6 +33,7 @@ import {
   SmtpProtocolError,
   SmtpAuthenticationError,
   SmtpRecipientsError,
+  SmtpTimeoutError,
   SmtpTlsError,
   SmtpUnknownOutcomeError,
   type RecipientResult,
@@ -1393,11 +1394,27 @@ export class SmtpClient extends EventEmitter {
       { transcript: this.#transcript.recent() }));
     };
     transport?.once('close', onClose);
+    // A stream that gives nothing for a data-block timeout while the server waits (a file on
+    // a hung share, a generator that never ends) fails the send; the transaction is open, so
+    // the connection goes with it (nothing was delivered: the end of data was not sent).
+    const blockMs = this.#timeouts.dataBlock;
+    let stall: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      stall = setTimeout(() => {
+        source.destroy(new SmtpTimeoutError('data-block', blockMs, 'The message stream gave ' +
+          `no data for ${blockMs} ms; the connection was closed so that no partial message ` +
+          'is delivered.', { transcript: this.#transcript.recent() }));
+        this.#broken = true;
+        this.#transport?.destroy();
+      }, blockMs);
+    };
+    watch();
     try {
       // A string chunk may end with the first half of a surrogate pair (text cut at a fixed
       // length); encoded alone, each half would become U+FFFD. It waits for the next chunk.
       let heldHalf = '';
       for await (const chunk of source) {
+        clearTimeout(stall);
         let bytes: Buffer;
         if (typeof chunk === 'string') {
           let text = heldHalf + chunk;
@@ -1413,7 +1430,9 @@ export class SmtpClient extends EventEmitter {
         for (let offset = 0; offset < bytes.length; offset += WRITE_SLICE) {
           await sink(bytes.subarray(offset, Math.min(offset + WRITE_SLICE, bytes.length)));
         }
+        watch();
       }
+      clearTimeout(stall);
       if (heldHalf !== '') await sink(Buffer.from(heldHalf, 'utf8'));
     } catch (error) {
       source.destroy();
@@ -1426,6 +1445,7 @@ export class SmtpClient extends EventEmitter {
         'the connection was closed so that no partial message is delivered.', 'data-block',
       { transcript: this.#transcript.recent(), cause: error });
     } finally {
+      clearTimeout(stall);
       transport?.removeListener('close', onClose);
     }
   }

@@ -53,7 +53,11 @@ export interface SmtpTimeouts {
   command: number;
   /** The 354 reply to DATA (RFC 5321: 2 minutes). Default 120 000. */
   dataInitiation: number;
-  /** Each write of message data to drain (RFC 5321: 3 minutes per block). Default 180 000. */
+  /**
+   * Each write of message data to drain (RFC 5321: 3 minutes per block), and each wait for
+   * the next piece of a message stream (a stream that stalls fails the send and closes the
+   * connection, nothing delivered). Default 180 000.
+   */
   dataBlock: number;
   /** The reply after the final `.` or `BDAT LAST` (RFC 5321: 10 minutes). Default 600 000. */
   dataTermination: number;

@@ -449,5 +449,35 @@ describe('streams that fail', () => {
         assert.equal(stalled.destroyed, true);
         assert.deepEqual(server.recorder.messages, []);
       });
+
+    for (const first of [true, false]) {
+    test(`${method}: a stream that gives nothing for the data-block timeout fails the send` +
+      (first ? ' (after a first chunk)' : ' (not even a first chunk)'),
+    { timeout: 10_000 }, async () => {
+        const server = await recorder({ chunking, pipelining: true, eightBitMime: true,
+          size: false });
+        const smtp = new SmtpClient({
+          host: '127.0.0.1',
+          port: server.recorder.port,
+          secure: 'None',
+          clientName: 'client.test',
+          timeouts: { command: 10_000, dataBlock: 300, dataTermination: 10_000 },
+        });
+        await smtp.connect();
+        const stalled = new Readable({ read() {} });
+        if (first) stalled.push('Subject: x\r\n\r\nthe first line, then nothing\r\n');
+        const error = await smtp.send({ from: 'a@x.test', to: ['b@x.test'] }, stalled)
+          .then(() => undefined, (e: unknown) => e);
+        assert.ok(error instanceof SmtpTimeoutError, String(error));
+        assert.equal(error.stage, 'data-block');
+        assert.equal(error.timeoutMs, 300);
+        assert.match(error.message, /gave no data for 300 ms/);
+        assert.equal(stalled.destroyed, true);
+        // The transaction was open: the connection is closed, and nothing was delivered.
+        assert.equal(smtp.alive, false);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.deepEqual(server.recorder.messages, []);
+      });
+    }
   }
 });
