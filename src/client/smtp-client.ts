@@ -98,6 +98,55 @@ export function resolveSecureMode(secure: SecureSocketOptions | undefined,
   return secure;
 }
 
+const SECURE_MODES: readonly SecureSocketOptions[] =
+  ['None', 'Auto', 'StartTls', 'StartTlsWhenAvailable', 'SslOnConnect'];
+
+/**
+ * Refuses options that cannot work, before anything is sent: JavaScript callers and options
+ * read from JSON get past the types (`secure: true` would otherwise have meant no TLS).
+ * Throws `ConfigurationError` naming the option and the fix.
+ */
+function checkClientOptions(options: SmtpClientOptions): void {
+  if (typeof options.host !== 'string' || options.host.trim() === '') {
+    throw new ConfigurationError('host', 'is empty.', 'Give the SMTP server host name.');
+  }
+  const { port, secure, timeouts, pipelineWindow, auth } = options;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+    throw new ConfigurationError('port', `is ${JSON.stringify(port)}, not a TCP port.`,
+      'Give a whole number from 1 to 65535 (25, 587 or 465), or leave it out.');
+  }
+  if (secure !== undefined && !SECURE_MODES.includes(secure)) {
+    throw new ConfigurationError('secure', `is ${JSON.stringify(secure)}, not one of ` +
+      `${SECURE_MODES.join(', ')}.`, 'Use StartTls to require STARTTLS, SslOnConnect for ' +
+      'implicit TLS (port 465), or leave it out (Auto).');
+  }
+  for (const [name, value] of Object.entries(timeouts ?? {})) {
+    if (!(name in DEFAULT_TIMEOUTS)) {
+      throw new ConfigurationError(`timeouts.${name}`, 'is not a timeout of the client.',
+        `Use one of ${Object.keys(DEFAULT_TIMEOUTS).join(', ')}.`);
+    }
+    if (value !== undefined && !(typeof value === 'number' && value > 0 &&
+      Number.isFinite(value))) {
+      throw new ConfigurationError(`timeouts.${name}`, `is ${JSON.stringify(value)}, not a ` +
+        'number of milliseconds.', `Give a positive number (default ${
+        DEFAULT_TIMEOUTS[name as keyof SmtpTimeouts]}).`);
+    }
+  }
+  if (pipelineWindow !== undefined && !(Number.isInteger(pipelineWindow) &&
+    pipelineWindow >= 1)) {
+    throw new ConfigurationError('pipelineWindow', `is ${JSON.stringify(pipelineWindow)}, ` +
+      'not a number of transactions.', 'Give a whole number of 1 or more (1 sends one ' +
+      `transaction at a time; default ${DEFAULT_PIPELINE_WINDOW}).`);
+  }
+  for (const key of ['password', 'accessToken'] as const) {
+    const value: unknown = auth?.[key];
+    if (typeof value === 'string') {
+      throw new ConfigurationError(`auth.${key}`, 'is a plain string.',
+        'Wrap it as a Secret (toSecret(value)), so that it is never logged or printed.');
+    }
+  }
+}
+
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** True for a name with a dot, valid labels, and a last label that is not all digits. */
@@ -251,9 +300,7 @@ export class SmtpClient extends EventEmitter {
   /** Checks nothing on the network; `connect()` does the work. */
   constructor(options: SmtpClientOptions) {
     super();
-    if (!options.host) {
-      throw new ConfigurationError('host', 'is empty.', 'Give the SMTP server host name.');
-    }
+    checkClientOptions(options);
     this.#options = options;
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.#mode = resolveSecureMode(options.secure, options.port);
@@ -505,8 +552,9 @@ export class SmtpClient extends EventEmitter {
     const pipelined = this.#pipelinable(tx);
     const slot = this.#reserve();
     const onAbort = (): void => {
-      transport.destroy(new SmtpConnectionError('The send was aborted.', 'data',
-        { transcript: this.#transcript.recent(), cause: options.signal?.reason }));
+      transport.destroy(new SmtpConnectionError('A send on this connection was aborted ' +
+        '(SendOptions.signal), which closed the connection.', 'data',
+      { transcript: this.#transcript.recent(), cause: options.signal?.reason }));
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let admitted = false;
@@ -526,7 +574,14 @@ export class SmtpClient extends EventEmitter {
       this.#messagesSent += 1;
       return result;
     } catch (error) {
-      throw this.#outcomeError(tx, error);
+      const outcome = this.#outcomeError(tx, error);
+      if (options.signal?.aborted && !(outcome instanceof SmtpUnknownOutcomeError)) {
+        // Its own abort, not a fault of the server or of another send.
+        throw new SmtpConnectionError(`The send was aborted (SendOptions.signal) before its ` +
+          `end of data was written: nothing of it was delivered.`, 'data',
+        { transcript: this.#transcript.recent(), cause: options.signal.reason });
+      }
+      throw outcome;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       this.#settle(tx);
@@ -737,10 +792,22 @@ export class SmtpClient extends EventEmitter {
   /** Checks the envelope and message against the session; builds every command line. */
   #plan(envelope: Envelope, message: MessageSource, options: SendOptions): Transaction {
     const caps = this.#capabilities;
+    if (typeof envelope !== 'object' || envelope === null) {
+      throw new ConfigurationError('envelope', 'is missing.',
+        'Pass { from: "sender@example.com", to: ["ops@example.com"] }.');
+    }
+    if (typeof envelope.from !== 'string') {
+      throw new ConfigurationError('envelope.from', `is ${String(envelope.from)}, not an ` +
+        'address.', 'Give the sender address as a string, such as from: "etl@example.com".');
+    }
     if (!Array.isArray(envelope.to)) {
       // A string would be spread into its characters, one "recipient" each.
       throw new ConfigurationError('envelope.to', 'is not a list of addresses.',
         'Pass an array, such as to: ["ops@example.com"].');
+    }
+    if (envelope.to.some((to: unknown) => typeof to !== 'string')) {
+      throw new ConfigurationError('envelope.to', 'holds a value that is not an address.',
+        'Give each recipient as a string, such as to: ["ops@example.com"].');
     }
     const recipients = [...new Set(envelope.to)];
     if (recipients.length === 0) {

@@ -136,7 +136,11 @@ export interface SendOptions {
    * octet in a stream fails the send before the end of data (an error, not corruption).
    */
   eightBit?: boolean;
-  /** Aborts the send; what was already sent is reported as for a dropped connection. */
+  /**
+   * Aborts the send by closing the connection: this send fails with `SmtpConnectionError`
+   * (or `SmtpUnknownOutcomeError` when its end of data was already written), and so does
+   * every other send in flight on the same connection, as for a dropped connection.
+   */
   signal?: AbortSignal;
 }
 

@@ -209,6 +209,33 @@ test('a Buffer changed after send() is called is sent as it was (BDAT and DATA)'
   }
 });
 
+test('aborting one send in the window: it is reported as aborted, the others as what they are',
+  async () => {
+    const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'),
+      'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: DATA',
+      'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go', { expectData: true },
+      'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<c@y.test>', 'C: DATA', { stall: true }]);
+    const controller = new AbortController();
+    const first = send(run, 'b@y.test', 1);
+    const second = run.client.send({ from: 'a@x.test', to: ['c@y.test'] }, message(2),
+      { signal: controller.signal });
+    const third = send(run, 'd@y.test', 3);
+    // The first body and its dot are on the wire, unanswered; the second waits for its 354.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    controller.abort();
+    const [one, two, three] = await settled([first, second, third]);
+    assert.equal(one.status, 'rejected');
+    assert.ok(one.reason instanceof SmtpUnknownOutcomeError, String(one.reason));
+    assert.equal(two.status, 'rejected');
+    assert.ok(two.reason instanceof SmtpConnectionError, String(two.reason));
+    assert.match(two.reason.message, /^The send was aborted \(SendOptions\.signal\) before /);
+    assert.equal(three.status, 'rejected');
+    assert.ok(three.reason instanceof SmtpConnectionError, String(three.reason));
+    assert.doesNotMatch(three.reason.message, /^The send was aborted/);
+    assert.equal(run.client.usable, false);
+    await run.server.close();
+  });
+
 test('failures in the middle affect only their own transaction', async () => {
   // Two: MAIL refused, so its RCPT and BDAT fail too (RFC 2920 §3.1). Three: its only
   // recipient refused, BDAT LAST answered 554. Four: the message refused at BDAT LAST.
