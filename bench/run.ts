@@ -520,7 +520,9 @@ async function writeOutputs(results: BenchResults, kind?: string): Promise<void>
     'smtpcm benchmark: throughput (median; line: min–max)',
     chartPanels(results.scenarios),
   );
-  const markdown = renderMarkdown(results, analysis);
+  const markdown = kind === undefined
+    ? renderMarkdown(results, analysis)
+    : renderMarkdown(results, '', { json: `${kind}.json`, svg: `${kind}.svg` });
   if (kind === undefined) {
     await writeFile(join(dir, 'latest.json'), json);
     await writeFile(join(dir, 'throughput.svg'), svg);

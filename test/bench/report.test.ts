@@ -276,3 +276,17 @@ test('the engine-only memory reading: 5,000 prebuilt messages against one prebui
   assert.equal(engine?.met, true);
   assert.equal(engine?.target.secondReadingOf, 'many-messages-rss');
 });
+
+test('a quick run names its own files, says its targets are no judgement, and appends no '
+  + 'analysis', () => {
+  const results = benchResults([], 'd');
+  results.config.quick = true;
+  const markdown = renderMarkdown(results, '', { json: 'quick.json', svg: 'quick.svg' });
+  assert.match(markdown,
+    /raw figures in `bench\/results\/quick\.json`, chart in `bench\/results\/quick\.svg`/);
+  assert.doesNotMatch(markdown, /latest\.json|throughput\.svg/);
+  assert.match(markdown, /not a judgement of the targets/);
+  const full = renderMarkdown(benchResults([], 'd'), '## What limits the missed targets');
+  assert.match(full, /raw figures in `bench\/results\/latest\.json`/);
+  assert.match(full, /## What limits the missed targets/);
+});
