@@ -34,7 +34,12 @@ export function formatTestReport(report: TestConnectionReport): string {
   if (report.extensions.length > 0) {
     lines.push(`Extensions: ${report.extensions.join(', ')}`);
   }
-  lines.push(`Logged in with: ${report.mechanism ?? 'no authentication'}`);
+  // No mechanism: the session had no login (anonymous), or failed at or before it.
+  const beforeLogin = ['connect', 'tls-handshake', 'greeting', 'ehlo', 'helo', 'starttls'];
+  const login = report.mechanism ?? (report.failedStep === 'auth' ? 'none (the login failed)'
+    : !report.success && beforeLogin.includes(report.failedStep ?? '') ? 'none (not reached)'
+      : 'no authentication');
+  lines.push(`Logged in with: ${login}`);
   if (report.success) {
     lines.push(`Success in ${report.totalMs} ms.`);
   } else {

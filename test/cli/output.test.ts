@@ -101,4 +101,26 @@ describe('formatTestReport', () => {
     assert.equal(last, 'Failed at auth: Tried: GSSAPI: check that the service principal exists ' +
       'for this host name.');
   });
+
+  test('"Logged in with" says whether the login failed, was not reached, or was not asked for',
+    () => {
+      const base: TestConnectionReport = {
+        success: true,
+        connection: { name: 'command line', connectionString: 'SmtpServer=h;' },
+        deliveryMethod: 'Network',
+        steps: [],
+        extensions: [],
+        transcript: [],
+        totalMs: 1,
+      };
+      const loginLine = (report: TestConnectionReport): string | undefined =>
+        formatTestReport(report).split('\n').find((line) => line.startsWith('Logged in with:'));
+      assert.equal(loginLine(base), 'Logged in with: no authentication');
+      assert.equal(loginLine({ ...base, mechanism: 'PLAIN' }), 'Logged in with: PLAIN');
+      const failed = { ...base, success: false, error: { name: 'E', message: 'x' } };
+      assert.equal(loginLine({ ...failed, failedStep: 'auth' }),
+        'Logged in with: none (the login failed)');
+      assert.equal(loginLine({ ...failed, failedStep: 'connect' }),
+        'Logged in with: none (not reached)');
+    });
 });
