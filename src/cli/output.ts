@@ -254,7 +254,8 @@ function explainSmtp(error: SmtpError): { message: string; fix?: string } {
     }
     return {
       message,
-      fix: error.reason === 'unavailable'
+      // 'insecure': the message itself says what to do (use TLS, or AllowInsecureAuth).
+      fix: error.reason === 'unavailable' || error.reason === 'insecure'
         ? undefined
         : 'Check UserName and Password (or AuthMechanisms) in the connection string.',
     };

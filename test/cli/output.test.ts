@@ -43,6 +43,15 @@ describe('describeError', () => {
     assert.doesNotMatch(describeError(auth), /UserName/);
   });
 
+  test('credentials refused over plain text: the message says what to do, once', () => {
+    const error = new SmtpAuthenticationError('Refusing to send credentials to h over an ' +
+      'unencrypted connection. Use TLS (EnableSsl=True or SecureSocketOptions), or set ' +
+      'AllowInsecureAuth=True to accept the risk.', 'insecure');
+    const text = describeError(error);
+    assert.doesNotMatch(text, /UserName and Password/);
+    assert.match(text, /AllowInsecureAuth=True to accept the risk\.$/);
+  });
+
   test('a greeting timeout adds the implicit-TLS hint; other stages do not', () => {
     assert.match(describeError(new SmtpTimeoutError('greeting', 1000)), /SslOnConnect/);
     assert.doesNotMatch(describeError(new SmtpTimeoutError('data', 1000)), /SslOnConnect/);
