@@ -52,6 +52,48 @@ export type SessionStage =
   | 'quit'
   | 'idle';
 
+/** What the session was doing at each stage, for messages read by people. */
+const stageActivity: Record<SessionStage, string> = {
+  'connect': 'while connecting',
+  'tls-handshake': 'during the TLS handshake',
+  'greeting': 'before the server greeted',
+  'ehlo': 'after EHLO',
+  'helo': 'after HELO',
+  'starttls': 'during STARTTLS',
+  'auth': 'during the login',
+  'mail': 'after MAIL FROM',
+  'rcpt': 'after RCPT TO',
+  'data': 'after DATA',
+  'data-block': 'while the message was being sent',
+  'data-termination': 'after the end of the message was sent, before the server answered',
+  'bdat': 'during BDAT',
+  'rset': 'after RSET',
+  'noop': 'after NOOP',
+  'quit': 'after QUIT',
+  'idle': 'while the connection was idle',
+};
+
+/** "while the message was being sent" and the like, for a stage. */
+export function describeStage(stage: SessionStage): string {
+  return stageActivity[stage];
+}
+
+/** Socket error codes said in words; the code itself stays in the message for searches. */
+const socketErrorWords: Record<string, string> = {
+  ECONNRESET: 'the server or the network reset it',
+  EPIPE: 'the server had already closed it',
+  ETIMEDOUT: 'the network stopped answering',
+  EHOSTUNREACH: 'the host cannot be reached',
+  ENETUNREACH: 'the network cannot be reached',
+};
+
+/** "the server or the network reset it (ECONNRESET)", or the error's own message. */
+export function describeSocketError(error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words = code === undefined ? undefined : socketErrorWords[code];
+  return words === undefined ? error.message : `${words} (${code})`;
+}
+
 export interface SmtpErrorOptions {
   /** The last lines of the masked transcript, oldest first. */
   transcript?: string[];

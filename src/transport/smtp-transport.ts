@@ -13,6 +13,8 @@ import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
+  describeSocketError,
+  describeStage,
   SmtpConnectionError,
   SmtpError,
   SmtpProtocolError,
@@ -499,9 +501,10 @@ export class SmtpTransport extends EventEmitter {
   #closedError(stage: SessionStage): SmtpConnectionError {
     const cause = this.#socketError;
     const { host, port } = this.#options;
-    const why = cause ? `: ${cause.message}` : '';
+    const why = cause ? `: ${describeSocketError(cause)}` : ' by the server';
     return new SmtpConnectionError(
-      `The connection to ${host}:${port} was closed (${stage})${why}.`, stage,
+      `The connection to ${host}:${port} was closed ${describeStage(stage)} (${stage})${why}.`,
+      stage,
       { transcript: this.transcript.recent(), cause });
   }
 }

@@ -79,6 +79,8 @@ test('dropped before the greeting: SmtpConnectionError at the greeting', async (
   assertError(error, SmtpConnectionError);
   assert.equal(failedAt, 'connect');
   assert.equal(stageOf(error), 'greeting');
+  assert.match((error as Error).message,
+    /^The connection to 127\.0\.0\.1:\d+ was closed before the server greeted \(greeting\)/);
 });
 
 test('dropped right after the EHLO reply: the send fails as a connection error', async () => {
@@ -118,6 +120,8 @@ test('dropped while an in-memory message is written: SmtpConnectionError, never 
     assert.equal(failedAt, 'send');
     assertError(error, SmtpConnectionError, 'the final dot was never written');
     assert.ok(!(error instanceof SmtpUnknownOutcomeError));
+    assert.match((error as Error).message, new RegExp('was closed while the message was being ' +
+      'sent \\(data-block\\)(: .*\\((ECONNRESET|EPIPE)\\)| by the server)\\.'));
   });
 
 test('dropped mid-DATA (message not complete): SmtpConnectionError, never unknown', async () => {
@@ -143,6 +147,8 @@ test('dropped mid-DATA (message not complete): SmtpConnectionError, never unknow
   assert.equal(failedAt, 'send');
   assert.ok(droppedAt >= 8_192);
   assertError(error, SmtpConnectionError, 'the final dot was never written');
+  assert.match((error as Error).message,
+    /closed while the message was read from its stream; the end of data was not sent\./);
   assert.ok(!(error instanceof SmtpUnknownOutcomeError));
 });
 
