@@ -853,7 +853,8 @@ export class SmtpClient extends EventEmitter {
     if (!caps.eightBitMime && prepared === undefined) rejectEightBit = true;
 
     if (caps.size !== undefined && size !== undefined && size > caps.size) {
-      throw new ConfigurationError('message', `is ${size} octets, larger than the ` +
+      // "At least": SIZE= counts neither dot-stuffing nor, for a caller's estimate, encoding.
+      throw new ConfigurationError('message', `is at least ${size} octets, larger than the ` +
         `${caps.size} octets ${this.#server} accepts (SIZE).`,
       'Send a smaller message (fewer or smaller attachments), or use another server.');
     }

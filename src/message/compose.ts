@@ -14,9 +14,11 @@
  * for CR/LF (see send-mail-task.ts). Priority headers follow System.Net.Mail exactly.
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { DsnOptions, Envelope } from '../client/types.js';
 import type { MailAddress } from './addresses.js';
 
@@ -65,6 +67,13 @@ export interface ComposedMessage {
   eightBit: boolean;
   /** A fresh stream of the whole message; call it once per attempt. */
   createStream(): Readable;
+  /**
+   * Octets the message has at least, from the header block and the sizes of its bodies and
+   * files, without reading them: base64 for the attachments MailComposer base64-encodes, the
+   * content itself for the rest (quoted-printable, base64 and CRLF only add). Never above the real
+   * size, so a message it says is too large for the server's SIZE is too large.
+   */
+  minimumSize(): Promise<number>;
 }
 
 /** The header values System.Net.Mail writes for MailPriority (Message.PrepareHeaders). */
@@ -131,7 +140,29 @@ export function composeMessage(spec: MessageSpec): ComposedMessage {
     smtpUtf8,
     eightBit: smtpUtf8,
     createStream: () => build().compile().createReadStream(),
+    minimumSize: () => minimumSize(spec, headerBlock),
   };
+}
+
+async function minimumSize(spec: MessageSpec, headerBlock: string): Promise<number> {
+  const bodySize = async (body: BodySource | undefined): Promise<number> =>
+    body === undefined ? 0
+      : 'path' in body ? (await stat(body.path)).size
+      : Buffer.byteLength(body.content, 'utf8');
+  const fileSize = async (path: string, filename: string): Promise<number> => {
+    const { size } = await stat(path);
+    // MailComposer's choice (getAttachments): a message/* file goes as it is (RFC 2046
+    // §5.2.1), every other attachment, text included, is base64.
+    const type = detectMimeType(filename);
+    return /^message\//i.test(type) ? size : Math.ceil(size / 3) * 4;
+  };
+  const sizes = await Promise.all([
+    bodySize(spec.text),
+    bodySize(spec.html),
+    ...(spec.attachments ?? []).map((a) => fileSize(a.path, a.filename ?? basename(a.path))),
+    ...(spec.inlineImages ?? []).map((image) => fileSize(image.path, basename(image.path))),
+  ]);
+  return sizes.reduce((sum, size) => sum + size, Buffer.byteLength(headerBlock, 'utf8'));
 }
 
 function toHeaderAddress(address: MailAddress): { name: string; address: string } {

@@ -226,10 +226,18 @@ export class SendMailTask {
 
     let result: SendResult;
     try {
+      // A lower bound of the size declares SIZE= and lets a server's limit refuse the
+      // message before its attachments are uploaded. A file that cannot be read now fails
+      // the send when the stream opens it, with the error that names the file.
+      const size = await composed.minimumSize().catch(() => undefined);
       result = await connection.send(
         composed.envelope,
         () => withProgress(composed.createStream(), options.onProgress),
-        { eightBit: composed.eightBit, ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          eightBit: composed.eightBit,
+          ...(size === undefined ? {} : { size }),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
       );
     } catch (error) {
       if (error instanceof SmtpRecipientsError) {

@@ -195,6 +195,45 @@ describe('smtpcm send', () => {
     assert.deepEqual(received[0]!.to, ['y@example.com', 'z@example.com']);
   });
 
+  it('--raw declares the file size as SIZE=; a file over the limit is refused before MAIL',
+    async () => {
+      const mails: Array<string | undefined> = [];
+      const limited = new SMTPServer({
+        disableReverseLookup: true,
+        logger: false,
+        hideSTARTTLS: true,
+        authOptional: true,
+        size: 300,
+        onMailFrom(address, _session, callback) {
+          mails.push((address.args as Record<string, string> | false || {}).SIZE);
+          callback();
+        },
+        onData: keepMessages(() => undefined),
+      });
+      await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
+      try {
+        const limitedPort = (limited.server.address() as { port: number }).port;
+        const send = (file: string) => runCli([
+          'send', '--connection', `SmtpServer=127.0.0.1;Port=${limitedPort};`,
+          '--from', 'bounce@example.com', '--to', 'y@example.com', '--raw', join(dir, file),
+        ]);
+        const head = 'From: x@example.com\r\nSubject: raw\r\n\r\n';
+        await writeFile(join(dir, 'fits.eml'), `${head}${'a'.repeat(100)}\r\n`);
+        await writeFile(join(dir, 'large.eml'), `${head}${'a'.repeat(400)}\r\n`);
+        const fits = await send('fits.eml');
+        assert.equal(fits.code, 0, fits.stderr);
+        assert.deepEqual(mails, [String(head.length + 102)]);
+        const large = await send('large.eml');
+        assert.equal(large.code, 1);
+        const size = head.length + 402;
+        assert.match(large.stderr,
+          new RegExp(`is at least ${size} octets, larger than the 300 octets .* \\(SIZE\\)`));
+        assert.equal(mails.length, 1, 'no MAIL FROM for the large file');
+      } finally {
+        await new Promise<void>((resolve) => limited.close(() => resolve()));
+      }
+    });
+
   it('looks a name up in smtpcm.json, and never echoes the password', async () => {
     received.length = 0;
     const project = join(dir, 'project');

@@ -446,7 +446,7 @@ test('a message larger than the advertised SIZE is refused locally, before MAIL'
   await run.client.connect();
   await assert.rejects(run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
     Buffer.alloc(200, 'a')), (error: unknown) => error instanceof ConfigurationError
-      && /202 octets, larger than the 100/.test(error.message));
+      && /is at least 202 octets, larger than the 100/.test(error.message));
   await assert.rejects(run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
     Readable.from(['x']), { size: 101 }), ConfigurationError);
   await finish(run);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
 import { parseAddressLine, type MailAddress } from '../../src/message/addresses.js';
 import { composeMessage, type MessageSpec } from '../../src/message/compose.js';
@@ -183,6 +184,43 @@ describe('composeMessage', () => {
     assert.equal(parsed.replyTo?.value[0]?.address, 'help@example.com');
     assert.equal(parsed.headers.get('x-report-id'), '2024-03-01');
     assert.match(header(raw, 'Content-Type')!, /^multipart\/(alternative|related|mixed)/);
+  });
+
+  it('minimumSize is never above the octets composed, and within 2.7% of them for a ' +
+    'base64 attachment (the CRLF after every 76 characters)', async () => {
+    const kinds = ['png', 'pdf', 'bin', 'txt', 'csv', 'eml', 'html'] as const;
+    let file = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.record({
+        kind: fc.constantFrom(...kinds),
+        size: fc.integer({ min: 0, max: 6_000 }),
+        ascii: fc.boolean(),
+      }), { maxLength: 3 }),
+      fc.option(fc.string({ unit: 'grapheme', maxLength: 300 }), { nil: undefined }),
+      async (files, html) => {
+        const attachments = [];
+        for (const { kind, size, ascii } of files) {
+          file += 1;
+          const path = join(dir, `f${file}.${kind}`);
+          const bytes = ascii ? Buffer.alloc(size, 'line of text\n') : randomBytes(size);
+          await writeFile(path, bytes);
+          attachments.push({ path });
+        }
+        const body = html === undefined ? {} : { html: { content: html } };
+        const composed = composeMessage(spec({ attachments, ...body }));
+        const actual = (await read(composed.createStream())).length;
+        assert.ok(await composed.minimumSize() <= actual);
+      }), { numRuns: 60 });
+
+    // Every attachment but message/* is base64, text too (MailComposer's default).
+    await writeFile(join(dir, 'big.pdf'), randomBytes(200_000));
+    await writeFile(join(dir, 'big.csv'), Buffer.alloc(100_000, 'a;b;c\n'));
+    const composed = composeMessage(spec({
+      attachments: [{ path: join(dir, 'big.pdf') }, { path: join(dir, 'big.csv') }],
+    }));
+    const actual = (await read(composed.createStream())).length;
+    const minimum = await composed.minimumSize();
+    assert.ok(minimum <= actual && minimum >= actual * 0.973, `${minimum} of ${actual}`);
   });
 
   it('flags SMTPUTF8 and 8-bit only for a UTF-8 local part', () => {

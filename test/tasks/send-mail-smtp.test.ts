@@ -10,10 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { keepMessages, refuseRejectRecipients } from '../support/smtp-handlers.js';
+import { tasksThrough } from '../support/tasks.js';
 import { createTestAuthority } from '../../src/capture/certificates.js';
 import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import { SmtpRecipientsError } from '../../src/errors.js';
-import { SendMailTask, type SendMailTaskProperties } from '../../src/tasks/send-mail-task.js';
 
 interface Received {
   from: string;
@@ -27,6 +27,7 @@ const PASSWORD_VARIABLE = 'SMTPCM_TASK_TEST_PASSWORD';
 let server: SMTPServer;
 let dir: string;
 let connection: SmtpConnectionManager;
+let task: ReturnType<typeof tasksThrough>;
 const received: Received[] = [];
 
 before(async () => {
@@ -63,6 +64,12 @@ before(async () => {
       `SmtpServer=localhost;Port=${port};EnableSsl=True;UserName=task;` +
       `Password=env:${PASSWORD_VARIABLE};CaFile=${join(dir, 'ca.pem')};`,
   });
+  task = tasksThrough(connection, dir, {
+    fromLine: 'Buchhaltung <reports@example.com>',
+    toLine: 'a@example.com',
+    subject: 'Prüfung',
+    messageSource: 'Text',
+  });
 });
 
 after(async () => {
@@ -70,23 +77,6 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await rm(dir, { recursive: true, force: true });
 });
-
-function task(props: Partial<SendMailTaskProperties>): SendMailTask {
-  return new SendMailTask(
-    {
-      smtpConnection: 'Local SMTP',
-      fromLine: 'Buchhaltung <reports@example.com>',
-      toLine: 'a@example.com',
-      subject: 'Prüfung',
-      messageSource: 'Text',
-      ...props,
-    },
-    {
-      connections: { get: (name) => (name === connection.name ? connection : undefined) },
-      baseDir: dir,
-    },
-  );
-}
 
 describe('SendMailTask over STARTTLS and AUTH (smtp-server)', () => {
   it('delivers to To, Cc and Bcc, reports the refused one, and writes no Bcc header', async () => {
