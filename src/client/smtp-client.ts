@@ -876,14 +876,20 @@ export class SmtpClient extends EventEmitter {
       } else {
         if (ret) mailParams.RET = ret;
         if (envelopeId !== undefined) mailParams.ENVID = commands.xtext(envelopeId);
-        // TODO(dsn): ORCPT (RFC 3461 §4.2) is not sent; servers fall back to the RCPT address.
         if (notify && notify.length > 0) rcptParams.NOTIFY = notify.join(',');
       }
     }
+    // ORCPT (RFC 3461 §4.2) carries each address as the sender gave it, so a report names it
+    // even after aliases and forwarding rewrote the recipient. The rfc822 type is ASCII only;
+    // a UTF-8 address goes without it (RFC 6533's utf-8 type is not sent).
+    const orcpt = envelope.dsn !== undefined && caps.dsn;
+    const rcptLine = (to: string): string => commands.rcptTo(to,
+      orcpt && !NON_ASCII.test(to) ? { ...rcptParams, ORCPT: `rfc822;${commands.xtext(to)}` }
+        : rcptParams);
 
     return {
       mailLine: commands.mailFrom(envelope.from, mailParams),
-      rcptLines: recipients.map((to) => commands.rcptTo(to, rcptParams)),
+      rcptLines: recipients.map(rcptLine),
       recipients: recipients.map((recipient) => ({ recipient, status: 'unknown' })),
       method: caps.chunking && this.#options.chunking !== false ? 'BDAT' : 'DATA',
       normalised: prepared?.normalised,

@@ -99,7 +99,11 @@ export interface SmtpClientOptions {
   localAddress?: string;
 }
 
-/** DSN (RFC 3461) requests for one message. */
+/**
+ * DSN (RFC 3461) requests for one message, sent only when the server offers DSN (otherwise a
+ * warning is logged and the message goes without them). With them, each ASCII recipient also
+ * gets `ORCPT=rfc822;<address>` so reports name the address as it was given.
+ */
 export interface DsnOptions {
   /** Return the full message or only its headers in a failure report. */
   ret?: 'FULL' | 'HDRS';

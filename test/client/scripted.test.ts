@@ -478,14 +478,29 @@ test('an 8-bit octet in a stream without 8BITMIME stops the send, nothing delive
   });
 
 test('BODY=8BITMIME, SMTPUTF8 and DSN parameters when offered and asked', async () => {
+  // ORCPT (RFC 3461 §4.2): rfc822 and the address in xtext ("+" is +2B, "=" is +3D); none
+  // for a UTF-8 address, which the rfc822 type cannot carry.
   const run = await scripted([GREETING, EHLO,
     ...ehloReply('PIPELINING', '8BITMIME', 'SMTPUTF8', 'DSN', 'SIZE 0'),
     'C: MAIL FROM:<a@x.test> SIZE=7 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=id+2Bx',
-    'C: RCPT TO:<jörg@y.test> NOTIFY=SUCCESS,FAILURE', 'C: DATA',
+    'C: RCPT TO:<jörg@y.test> NOTIFY=SUCCESS,FAILURE',
+    'C: RCPT TO:<ops+list=1@y.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;ops+2Blist+3D1@y.test',
+    'C: DATA',
+    'S: 250 ok', 'S: 250 ok', 'S: 250 ok', 'S: 354 go', { expectData: true }, 'S: 250 ok',
+    ...QUIT]);
+  await run.client.connect();
+  await run.client.send({ from: 'a@x.test', to: ['jörg@y.test', 'ops+list=1@y.test'],
+    dsn: { ret: 'HDRS', envelopeId: 'id+x', notify: ['SUCCESS', 'FAILURE'] } }, 'é\r\nx\r\n');
+  await finish(run);
+});
+
+test('no DSN parameter at all when the server does not offer DSN', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'),
+    'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: DATA',
     'S: 250 ok', 'S: 250 ok', 'S: 354 go', { expectData: true }, 'S: 250 ok', ...QUIT]);
   await run.client.connect();
-  await run.client.send({ from: 'a@x.test', to: ['jörg@y.test'],
-    dsn: { ret: 'HDRS', envelopeId: 'id+x', notify: ['SUCCESS', 'FAILURE'] } }, 'é\r\nx\r\n');
+  await run.client.send({ from: 'a@x.test', to: ['b@y.test'],
+    dsn: { ret: 'FULL', notify: ['FAILURE'] } }, 'x\r\n');
   await finish(run);
 });
 
