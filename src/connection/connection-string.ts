@@ -445,14 +445,25 @@ function parseBoolean(spec: KeySpec, value: string): boolean {
     '(Yes/No and 1/0 are accepted too, in any case).');
 }
 
-function parseInteger(spec: KeySpec, value: string, min: number, max: number, fix: string): number {
+/**
+ * A whole number from `min` to `max`. `accepted` is the lowest value that works, when it is
+ * above `min`: the values between parse (so validation can say why they cannot work) but the
+ * message names only the range that is accepted.
+ */
+function parseInteger(
+  spec: KeySpec,
+  value: string,
+  [min, max, accepted = min]: [number, number, number?],
+  fix: string,
+): number {
   const text = value.trim();
+  const expected = `a whole number from ${accepted} to ${max}`;
   if (!/^[+]?\d+$/.test(text)) {
-    throw wrongValue(spec, value, `a whole number from ${min} to ${max}`, fix);
+    throw wrongValue(spec, value, expected, fix);
   }
   const number = Number(text);
   if (number < min || number > max) {
-    throw wrongValue(spec, value, `a whole number from ${min} to ${max}`, fix);
+    throw wrongValue(spec, value, expected, fix);
   }
   return number;
 }
@@ -528,12 +539,13 @@ function parseValue(spec: KeySpec, value: string): SmtpConnectionProperties[type
     case 'boolean':
       return parseBoolean(spec, value);
     case 'seconds':
-      return parseInteger(spec, value, 0, 2_147_483, 'Write the timeout in whole seconds, ' +
-        'e.g. Timeout=100, or remove the key for the default (100 s).');
+      // 0 parses, and validation refuses it saying why (no time for any reply).
+      return parseInteger(spec, value, [0, 2_147_483, 1], 'Write the timeout in whole ' +
+        'seconds, e.g. Timeout=100, or remove the key for the default (100 s).');
     case 'port':
-      return parseInteger(spec, value, 1, 65_535, 'Write a TCP port, e.g. Port=587.');
+      return parseInteger(spec, value, [1, 65_535], 'Write a TCP port, e.g. Port=587.');
     case 'count':
-      return parseInteger(spec, value, 1, 1_000_000, `Write a whole number of at least 1, e.g. ` +
+      return parseInteger(spec, value, [1, 1_000_000], `Write a whole number of at least 1, e.g. ` +
         `${spec.key}=${spec.key === 'MaxConnections' ? 4 : 100}.`);
     case 'secret':
       return parseSecret(value);

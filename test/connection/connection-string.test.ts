@@ -298,6 +298,18 @@ describe('errors name the key, the value and the fix', () => {
         !error.message.includes('s3cr3t-value'));
   });
 
+  test('a Timeout out of range names the accepted range, 1 to 2147483 (0 is refused)', () => {
+    assert.throws(() => parseConnectionString('SmtpServer=h;Timeout=99999999999999999999'),
+      (error: ConfigurationError) => error.field === 'Timeout' && error.message ===
+        'Timeout: "99999999999999999999" is not a whole number from 1 to 2147483. Write the ' +
+        'timeout in whole seconds, e.g. Timeout=100, or remove the key for the default (100 s).');
+    assert.equal(parseConnectionString('SmtpServer=h;Timeout=2147483').timeout, 2_147_483);
+    assert.deepEqual(validateConnection(parseConnectionString('SmtpServer=h;Timeout=0'))
+      .errors.map((e) => e.field), ['Timeout']);
+    assert.deepEqual(validateConnection(parseConnectionString('SmtpServer=h;Timeout=1'))
+      .errors, []);
+  });
+
   test('EnableSSL in another case is simply EnableSsl', () => {
     assert.equal(parseConnectionString('SmtpServer=h;EnableSSL=True').enableSsl, true);
   });
