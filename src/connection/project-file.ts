@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { SmtpConnectionManager, type SmtpConnectionManagerInit } from './connection-manager.js';
+import { jsonSyntaxError } from './json-syntax.js';
 
 export const DEFAULT_PROJECT_FILE = 'smtpcm.json';
 export const PROJECT_FILE_ENV = 'SMTPCM_PROJECT';
@@ -65,11 +66,14 @@ export async function loadProjectFile(path?: string): Promise<ProjectFile> {
       named === path ? 'Check the path given.' : `Check ${PROJECT_FILE_ENV}.`);
   }
   let data: unknown;
+  const json = text.replace(/^\uFEFF/, '');
   try {
-    data = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (error) {
-    throw fileError(absolute, `is not valid JSON (${(error as Error).message}).`,
-      'Fix the JSON; the format is ' +
+    data = JSON.parse(json);
+  } catch {
+    // Only where: JSON.parse's message quotes the text there, and the file may hold a password.
+    const at = jsonSyntaxError(json);
+    throw fileError(absolute, `is not valid JSON${at ? ` (line ${at.line}, column ${at.column})`
+      : ''}.`, 'Fix the JSON; the format is ' +
       '{ "connections": { "<name>": { "connectionString": "..." } } }.');
   }
   return parseProject(absolute, data);

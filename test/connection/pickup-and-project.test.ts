@@ -182,6 +182,27 @@ describe('smtpcm.json project file', () => {
         error.message.includes('connection "A"') && error.message.includes('EnableSsl'));
   });
 
+  test('a file that is not JSON is reported by line and column, never quoted', async () => {
+    const fix = 'Fix the JSON; the format is ' +
+      '{ "connections": { "<name>": { "connectionString": "..." } } }.';
+    const cases: Array<[string, string]> = [
+      ['{ "connections": { "A": {\n  "connectionString": SmtpServer=h;UserName=u;' +
+        'Password=CANARY-PW-123; } } }', 'line 2, column 23'],
+      ['Password=CANARY-PW-123', 'line 1, column 1'],
+      ['\uFEFF{"connections": {"A": {"connectionString": "Password=CANARY-PW-123;"}}',
+        'line 1, column 71'],
+    ];
+    for (const [content, where] of cases) {
+      const path = join(dir, `not-json-${Math.random().toString(36).slice(2)}.json`);
+      await writeFile(path, content);
+      await assert.rejects(loadProjectFile(path), (error: ConfigurationError) => {
+        assert.equal(error.field, path);
+        assert.equal(error.message, `${path}: is not valid JSON (${where}). ${fix}`);
+        return true;
+      });
+    }
+  });
+
   test('a bad entry fails alone: the other connections stay usable', async () => {
     const path = join(dir, 'one-bad.json');
     await writeFile(path, JSON.stringify({ connections: {
