@@ -34,18 +34,22 @@ export function formatTestReport(report: TestConnectionReport): string {
   if (report.extensions.length > 0) {
     lines.push(`Extensions: ${report.extensions.join(', ')}`);
   }
-  // No mechanism: the session had no login (anonymous), or failed at or before it.
-  const beforeLogin = ['connect', 'tls-handshake', 'greeting', 'ehlo', 'helo', 'starttls'];
+  // No mechanism: the session had no login (anonymous), or failed at, before (configuration,
+  // resolve, connect...) or after it (quit).
+  const afterLogin = ['quit'];
   const login = report.mechanism ?? (report.failedStep === 'auth' ? 'none (the login failed)'
-    : !report.success && beforeLogin.includes(report.failedStep ?? '') ? 'none (not reached)'
+    : !report.success && !afterLogin.includes(report.failedStep ?? '') ? 'none (not reached)'
       : 'no authentication');
   lines.push(`Logged in with: ${login}`);
   if (report.success) {
     lines.push(`Success in ${report.totalMs} ms.`);
   } else {
-    const fix = report.error?.fix ? ` ${tidy(report.error.fix)}` : '';
+    const message = report.error?.message ?? '';
+    // A ConfigurationError's message already ends with its fix.
+    const fix = report.error?.fix && !message.trimEnd().endsWith(report.error.fix.trimEnd())
+      ? ` ${tidy(report.error.fix)}` : '';
     const step = report.failedStep ?? 'an unknown step';
-    lines.push(`Failed at ${step}: ${tidy(report.error?.message ?? '')}${fix}`);
+    lines.push(`Failed at ${step}: ${tidy(message)}${fix}`);
   }
   return `${lines.join('\n')}\n`;
 }

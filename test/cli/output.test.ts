@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeError, errorJson, explainError } from '../../src/cli/output.js';
 import { formatTestReport } from '../../src/cli/report.js';
-import type { TestConnectionReport } from '../../src/connection/connection-manager.js';
+import {
+  SmtpConnectionManager,
+  type TestConnectionReport,
+} from '../../src/connection/connection-manager.js';
 import {
   ConfigurationError,
   SmtpAuthenticationError,
@@ -132,4 +135,16 @@ describe('formatTestReport', () => {
       assert.equal(loginLine({ ...failed, failedStep: 'connect' }),
         'Logged in with: none (not reached)');
     });
+
+  test('a CaFile that does not exist: the fix once, and the login not reached', async () => {
+    const manager = new SmtpConnectionManager({
+      connectionString: 'SmtpServer=127.0.0.1;Port=2525;EnableSsl=True;CaFile=/nonexistent.pem',
+    });
+    const lines = formatTestReport(await manager.testConnection()).trim().split('\n');
+    assert.deepEqual(lines.slice(-2), [
+      'Logged in with: none (not reached)',
+      'Failed at configuration: CaFile: The file /nonexistent.pem does not exist. Give the ' +
+        'path of a PEM file holding the CA certificates to trust.',
+    ]);
+  });
 });
