@@ -4,10 +4,10 @@
  * problem. Secrets are masked here, once, so no output path can leak them.
  */
 import type { DataTypeName } from '../dtsx/model.js';
-import { MASK } from '../secret.js';
 import { toPropertyString } from './expressions/index.js';
 import type { ConfigurationOutcome, LoadedPackage } from './load.js';
-import { maskConnectionString } from './mask.js';
+import { maskConnectionString, maskValue } from './mask.js';
+import type { Package } from './package.js';
 import type { PackageProblem, ValueSource } from './problems.js';
 import {
   resolveConnection,
@@ -15,6 +15,7 @@ import {
   type ResolvedProperty,
   type ResolvedSendMailTask,
 } from './tasks.js';
+import type { Variable } from './variables.js';
 
 export interface InspectedConnection {
   name: string;
@@ -43,13 +44,31 @@ export interface InspectedTask {
   body: { from: 'text' | 'variable' | 'file'; value: string | undefined } | undefined;
 }
 
+export interface InspectedVariable {
+  /** `User::X`, or `System::X` for one a container declares. */
+  name: string;
+  /** The path of the container that declares it (`Package`, `Package\Sequence`). */
+  container: string;
+  type: DataTypeName;
+  /**
+   * The value SSIS would use (an expression variable's expression evaluated), masked:
+   * `********` when the expression reads a sensitive parameter.
+   */
+  value: string;
+  source: ValueSource;
+  expression?: string;
+}
+
 export interface InspectReport {
   package: { name: string; id: string; file: string; formatVersion: number; projectDir: string };
   connections: InspectedConnection[];
   /** Connection managers of other types (listed, never used as SMTP). */
   otherConnections: Array<{ name: string; type: string; origin: string }>;
   tasks: InspectedTask[];
+  /** Values masked: `********` when sensitive, `key=value` text as a connection string. */
   parameters: Array<{ name: string; type: DataTypeName; value: string; source: ValueSource }>;
+  /** Every variable of every container, package first, values masked as parameters'. */
+  variables: InspectedVariable[];
   configurations: ConfigurationOutcome[];
   problems: PackageProblem[];
 }
@@ -77,6 +96,8 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
     };
   });
   const tasks = sendMailTasks(pkg);
+  // Before the problems are copied: a variable whose expression fails adds a warning.
+  const variables = pkg.allVariables().map((v) => inspectVariable(pkg, v));
   const problems: PackageProblem[] = [...pkg.problems];
   const add = (problem: PackageProblem): void => {
     if (!problems.some((p) => p.code === problem.code && p.where === problem.where &&
@@ -92,11 +113,35 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
       .map((c) => ({ name: c.name, type: c.creationName, origin: c.origin })),
     tasks: tasks.map((task) => inspectTask(loaded, task)),
     parameters: [...pkg.parameters].map((p) => ({ name: p.qualifiedName, type: p.dataType,
-      value: p.sensitive ? MASK : toPropertyString(p.value), source: p.valueSource })),
+      value: maskValue(toPropertyString(p.value), p.sensitive), source: p.valueSource })),
+    variables,
     configurations: loaded.configurations,
     problems: [...problems].sort((a, b) => (a.severity === b.severity ? 0
       : a.severity === 'error' ? -1 : 1)),
   };
+}
+
+function inspectVariable(pkg: Package, variable: Variable): InspectedVariable {
+  const computed = variable.evaluateAsExpression && variable.valueSource !== 'override';
+  return {
+    name: variable.qualifiedName, container: variable.containerPath, type: variable.dataType,
+    value: maskValue(toPropertyString(pkg.variableValue(variable)),
+      computed && readsSensitive(pkg, variable.expression)),
+    source: computed ? 'expression' : variable.valueSource,
+    ...(variable.expression !== '' ? { expression: variable.expression } : {}),
+  };
+}
+
+/**
+ * True when an expression names a sensitive parameter: its value is as secret. By the text
+ * (any case), so a name in a string literal counts too; more is masked, never less.
+ *
+ * TODO(package): a variable that reads such a variable is not masked; follow the references.
+ */
+function readsSensitive(pkg: Package, expression: string): boolean {
+  const text = expression.toLowerCase();
+  return [...pkg.parameters].some((p) => p.sensitive &&
+    text.includes(p.qualifiedName.toLowerCase()));
 }
 
 /**
@@ -135,7 +180,10 @@ function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): Inspect
     eventName: task.eventName, eventOwner: task.eventOwner, loop: task.loop,
     configured: task.configured, connection: task.connection?.connection.name,
     properties: task.configured ? [...Object.values(task.properties),
-      ...(task.disable.expression !== undefined ? [task.disable] : [])] : [], body,
+      ...(task.disable.expression !== undefined ? [task.disable] : [])]
+      .map((p) => (p.expression !== undefined && p.value !== undefined &&
+        readsSensitive(pkg, p.expression) ? { ...p, value: maskValue(p.value, true) } : p))
+      : [], body,
   };
 }
 

@@ -65,3 +65,14 @@ export function maskConnectionString(text: string): string {
   }
   return out;
 }
+
+/**
+ * A parameter's or variable's value as shown: `********` when it is sensitive; masked as a
+ * connection string (`maskConnectionString`) when it holds an `=`, since `key=value` text may
+ * be an SMTP or OLE DB connection string with a password in it (text that is nearly one, an
+ * unclosed quote say, is masked too); any other value as it is.
+ */
+export function maskValue(value: string, sensitive = false): string {
+  if (sensitive) return MASK;
+  return value.includes('=') ? maskConnectionString(value) : value;
+}

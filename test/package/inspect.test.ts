@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { corpusFiles, corpusSkipReason } from '../support/corpus.js';
+import { inspectPackage } from '../../src/package/inspect.js';
+import { loadPackage } from '../../src/package/load.js';
+import { corpus, corpusFiles, corpusSkipReason } from '../support/corpus.js';
 import { inspect, sources, task, values } from './helpers.js';
 
 describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
@@ -184,6 +189,50 @@ describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
         set: [['User::_strSMTPServer', '']] });
       const problem = empty.problems.find((p) => p.code === 'empty-server')!;
       assert.equal(problem.where, 'connection manager "SMTP Connection Manager"');
+    });
+
+  it('masks parameter and variable values: sensitive ones whole, connection strings by key',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'smtpcm-inspect-'));
+      try {
+        await cp(corpus('yatamcharishma', '.'), dir, { recursive: true });
+        const params = join(dir, 'Project.params');
+        let text = await readFile(params, 'utf8');
+        text = text.replace('SmtpServer=smtp3.example.com;UseWindowsAuthentication=False;' +
+          'EnableSsl=False;', 'SmtpServer=h;UserName=u;Password=CANARY-PW-123;');
+        // The second parameter, OperationalDataStore_ConnectionString, made sensitive.
+        const at = text.indexOf('"Sensitive">0', text.indexOf('"Sensitive">0') + 1);
+        text = `${text.slice(0, at)}"Sensitive">1${text.slice(at + '"Sensitive">0'.length)}`;
+        await writeFile(params, text);
+        const file = join(dir, 'MasterLoad_Template.dtsx');
+        await writeFile(file, (await readFile(file, 'utf8')).replace('<DTS:Variables>',
+          '<DTS:Variables><DTS:Variable DTS:CreationName="" DTS:Namespace="User" ' +
+          'DTS:DTSID="{00000000-0000-0000-0000-000000000001}" DTS:ObjectName="Ods" ' +
+          'DTS:EvaluateAsExpression="True" ' +
+          'DTS:Expression="@[$Project::OperationalDataStore_ConnectionString]">' +
+          '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>'));
+        const report = inspectPackage(await loadPackage(file, { overrides: {
+          set: [['User::PackageStatus', 'Server=db;User ID=sa;Password=CANARY-PW-123']] } }));
+        const parameter = (name: string) => report.parameters.find((p) => p.name === name);
+        const variable = (name: string) => report.variables.find((v) => v.name === name);
+        assert.equal(parameter('$Project::SMTP_ConnectionString')!.value,
+          'SmtpServer=h;UserName=u;Password=********;');
+        assert.equal(parameter('$Project::OperationalDataStore_ConnectionString')!.value,
+          '********');
+        assert.deepEqual(variable('User::PackageStatus'), { name: 'User::PackageStatus',
+          container: 'Package', type: 'DT_WSTR', value: 'Server=********;User ID=********;' +
+          'Password=********', source: 'override' });
+        assert.deepEqual(variable('User::Ods'), { name: 'User::Ods', container: 'Package',
+          type: 'DT_WSTR', value: '********', source: 'expression',
+          expression: '@[$Project::OperationalDataStore_ConnectionString]' });
+        assert.deepEqual(variable('User::ErrorCount'), { name: 'User::ErrorCount',
+          container: 'Package', type: 'DT_I4', value: '0', source: 'literal' });
+        const json = JSON.stringify(report);
+        assert.equal(json.includes('CANARY'), false);
+        assert.equal(json.includes('wcssrv0270'), false);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
   it('masks passwords in connection strings given on the command line', async () => {
