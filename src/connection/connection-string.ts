@@ -14,6 +14,7 @@ import { MASK, Secret } from '../secret.js';
 import type { AuthOptions } from '../auth/mechanism.js';
 import { SUPPORTED_MECHANISMS, WINDOWS_MECHANISMS } from '../auth/policy.js';
 import type { SecureSocketOptions, SmtpClientOptions, TlsOptions } from '../client/types.js';
+import { CA_FILE_FIX, caCertificatesProblem } from './ca-file.js';
 
 /**
  * A password or token as written in a connection string: the value itself, or where to read it.
@@ -797,7 +798,8 @@ export async function resolveSecret(key: string, ref: SecretRef): Promise<Secret
  *
  * Reads `env:`/`file:` secrets and `CaFile`. Opens no connection.
  * Throws `ConfigurationError` for a secret reference or `CaFile` that cannot be read (naming
- * the variable or file, never its content) and for `Timeout=0`.
+ * the variable or file, never its content), a `CaFile` without a PEM certificate, and for
+ * `Timeout=0`.
  */
 export async function resolveSettings(props: SmtpConnectionProperties): Promise<ResolvedSettings> {
   if (props.timeout === 0) {
@@ -814,8 +816,10 @@ export async function resolveSettings(props: SmtpConnectionProperties): Promise<
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new ConfigurationError('CaFile', `${props.caFile} cannot be read (${code}).`,
-        'Give the path of a PEM file holding the CA certificates to trust.');
+        CA_FILE_FIX);
     }
+    const problem = caCertificatesProblem(props.caFile, tls.ca);
+    if (problem !== undefined) throw new ConfigurationError('CaFile', problem, CA_FILE_FIX);
   }
   if (props.certificateThumbprint !== undefined) {
     tls.certificateThumbprint = props.certificateThumbprint;

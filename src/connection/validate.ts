@@ -1,12 +1,14 @@
 /**
  * Checks a connection's properties without touching the network: the list SSIS shows before a
  * package runs, plus warnings about settings that work but should not be left as they are.
- * Reads only local facts: environment variables, whether files exist, the platform.
+ * Reads only local facts: environment variables, whether files exist, the platform, and the
+ * CA file (never a secret's file).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
 import { quoteValue } from '../message/quote.js';
+import { CA_FILE_FIX, caCertificatesProblem } from './ca-file.js';
 import { MASK } from '../secret.js';
 import {
   asciiHost,
@@ -122,6 +124,19 @@ function secretProblems(key: string, ref: SecretRef | undefined, problems: Probl
   }
 }
 
+/** Why the CA file cannot be used (missing, not a file, unreadable, no PEM certificate). */
+function caFileProblem(path: string): string | undefined {
+  if (!existsSync(path)) return `The file ${path} does not exist.`;
+  if (!statSync(path).isFile()) return `${path} is not a file.`;
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    return `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}).`;
+  }
+  return caCertificatesProblem(path, content);
+}
+
 /**
  * Every problem that can be found in the properties without the network, errors (the
  * connection cannot work) apart from warnings (it works, but should be changed).
@@ -189,9 +204,9 @@ export function validateConnection(props: SmtpConnectionProperties): ValidationR
       'Add UserName=<login name>, or remove Password.');
   }
 
-  if (props.caFile !== undefined && !existsSync(props.caFile)) {
-    add('error', 'CaFile', `The file ${props.caFile} does not exist.`,
-      'Give the path of a PEM file holding the CA certificates to trust.');
+  if (props.caFile !== undefined) {
+    const problem = caFileProblem(props.caFile);
+    if (problem !== undefined) add('error', 'CaFile', problem, CA_FILE_FIX);
   }
 
   if (props.trustServerCertificate) {

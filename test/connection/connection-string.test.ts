@@ -20,6 +20,7 @@ import { validateConnection } from '../../src/connection/validate.js';
 import { ConfigurationError } from '../../src/errors.js';
 import { Secret } from '../../src/secret.js';
 import { corpusPaths, corpusSkipReason } from '../support/corpus.js';
+import { testCertificates } from '../support/test-ca.js';
 
 /** Asserts that `run` throws a ConfigurationError whose text contains every fragment. */
 function assertConfigError(run: () => unknown, field: string, ...fragments: string[]): void {
@@ -472,12 +473,34 @@ describe('resolveSettings: what each key means on the wire', () => {
   test('CaFile is read; a missing one is named', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'smtpcm-ca-'));
     try {
-      await writeFile(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n');
+      const { ca } = testCertificates();
+      await writeFile(join(dir, 'ca.pem'), ca);
       const { client } = await resolve(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/ca.pem`);
-      assert.equal(client.tls?.ca, '-----BEGIN CERTIFICATE-----\n');
+      assert.equal(client.tls?.ca, ca);
       await assert.rejects(resolve(`SmtpServer=h;CaFile=${dir}/none.pem`),
         (error: ConfigurationError) => error.field === 'CaFile' &&
           error.message.includes(`${dir}/none.pem`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a CaFile without a PEM certificate is a CaFile error before any connection', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtpcm-ca-'));
+    try {
+      await writeFile(join(dir, 'hostname'), 'mail-relay-1\n');
+      await assert.rejects(resolve(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/hostname`),
+        (error: ConfigurationError) => error.field === 'CaFile' && error.message ===
+          `CaFile: ${dir}/hostname holds no PEM certificate (a -----BEGIN CERTIFICATE----- ` +
+          'block); if it is DER, convert it with openssl x509 -inform DER -in FILE -out ' +
+          'FILE.pem. Give the path of a PEM file holding the CA certificates to trust.');
+      // A block cut short, or with a body that is not a certificate.
+      const bad = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n' +
+        '-----END CERTIFICATE-----\n';
+      await writeFile(join(dir, 'bad.pem'), testCertificates().ca + bad);
+      await assert.rejects(resolve(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/bad.pem`),
+        (error: ConfigurationError) => error.field === 'CaFile' && error.message.startsWith(
+          `CaFile: Certificate 2 of 2 in ${dir}/bad.pem is not a valid X.509 certificate.`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseConnectionString } from '../../src/connection/connection-string.js';
 import { validateConnection, type Problem } from '../../src/connection/validate.js';
+import { testCertificates } from '../support/test-ca.js';
 
 function check(text: string): { errors: Problem[]; warnings: Problem[] } {
   return validateConnection(parseConnectionString(text, { allowEmptyServer: true }));
@@ -60,6 +61,23 @@ describe('validateConnection', () => {
     assert.deepEqual(fields(check('SmtpServer=h;Password=env:HOME').errors), ['UserName']);
     assert.deepEqual(fields(check(`SmtpServer=h;CaFile=${dir}/none.pem`).errors), ['CaFile']);
   });
+
+  test('a CaFile that holds no PEM certificate (/etc/hostname) is an error naming the file',
+    async () => {
+      await writeFile(join(dir, 'hostname'), 'mail-relay-1\n');
+      assert.deepEqual(check(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/hostname`).errors, [{
+        severity: 'error',
+        field: 'CaFile',
+        message: `${dir}/hostname holds no PEM certificate (a -----BEGIN CERTIFICATE----- ` +
+          'block); if it is DER, convert it with openssl x509 -inform DER -in FILE -out ' +
+          'FILE.pem.',
+        fix: 'Give the path of a PEM file holding the CA certificates to trust.',
+      }]);
+      assert.deepEqual(check(`SmtpServer=h;CaFile=${dir}`).errors.map((e) => e.message),
+        [`${dir} is not a file.`]);
+      await writeFile(join(dir, 'ca.pem'), testCertificates().ca);
+      assert.deepEqual(check(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/ca.pem`).errors, []);
+    });
 
   test('the error for a missing variable names it and never shows a value', () => {
     const [problem] = check('SmtpServer=h;UserName=u;Password=env:SMTPCM_UNSET_VAR').errors;
