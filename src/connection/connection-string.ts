@@ -410,6 +410,15 @@ export function asciiHost(host: string): string {
 }
 
 /**
+ * The `ClientDomain` as EHLO sends it: a non-ASCII name as its A-labels (RFC 5891), anything
+ * else as written. Left unchanged when it cannot be converted, for validation to refuse.
+ */
+export function asciiClientDomain(name: string): string {
+  const ascii = /[^\x00-\x7f]/.test(name) ? domainToASCII(name) : name;
+  return ascii === '' ? name : ascii;
+}
+
+/**
  * Why a key ends without `=`: `==` inside a key is a literal `=`, so `==a` is the key `=a`
  * with no value, which the message says rather than showing a puzzling `"=a" has no "="`.
  */
@@ -856,7 +865,7 @@ export async function resolveSettings(props: SmtpConnectionProperties): Promise<
   };
   if (Object.keys(tls).length > 0) client.tls = tls;
   if (!anonymous) client.auth = auth;
-  if (props.clientDomain !== undefined) client.clientName = props.clientDomain;
+  if (props.clientDomain !== undefined) client.clientName = asciiClientDomain(props.clientDomain);
 
   const settings: ResolvedSettings = {
     client,

@@ -10,7 +10,9 @@ import { userInfo } from 'node:os';
 import { quoteValue } from '../message/quote.js';
 import { CA_FILE_FIX, caCertificatesProblem } from './ca-file.js';
 import { MASK } from '../secret.js';
+import { ehloDomainProblem } from '../protocol/commands.js';
 import {
+  asciiClientDomain,
   asciiHost,
   effectivePort,
   effectiveSecurity,
@@ -178,6 +180,14 @@ export function validateConnection(props: SmtpConnectionProperties): ValidationR
         'address.',
         'Write only the host (no scheme, port or path), e.g. SmtpServer=smtp.example.com; ' +
         'put a port in Port=.');
+    }
+    if (props.clientDomain !== undefined) {
+      const problem = ehloDomainProblem(asciiClientDomain(props.clientDomain));
+      if (problem !== undefined) {
+        add('error', 'ClientDomain', `${quoteValue(props.clientDomain)} ${problem}`,
+          'Write the name EHLO gives for this host, e.g. ClientDomain=client.example.com, or ' +
+          'an address literal such as ClientDomain=[192.0.2.1]; or remove it for the default.');
+      }
     }
     if (props.pickupDirectoryLocation !== undefined) {
       add('warning', 'PickupDirectoryLocation',

@@ -7,6 +7,8 @@
  * SASL data). A refusal is a `ConfigurationError` naming the field; nothing is sent.
  * The builders do not check that an address is deliverable or well formed beyond that.
  */
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { ConfigurationError } from '../errors.js';
 import { quoteLine } from './reply-parser.js';
 
@@ -32,12 +34,50 @@ function checkNoControl(field: string, value: string): void {
   }
 }
 
+// RFC 5321 §4.1.2 Domain: sub-domains of letters, digits and hyphens (LDH), each 1 to 63
+// octets (RFC 1035 §2.3.4); the whole domain at most 255 octets (RFC 5321 §4.5.3.1.2).
+const LDH_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const MAX_DOMAIN_OCTETS = 255;
+
+/** The fix of every EHLO-name problem. */
+const EHLO_DOMAIN_FIX =
+  'Use a host name such as client.example.com, or a literal such as [192.0.2.1].';
+
+/**
+ * Why `name` cannot be the argument of EHLO or HELO, in words, or undefined when it can: a
+ * domain of LDH labels or an address literal, `[192.0.2.1]` or `[IPv6:2001:db8::1]` (RFC 5321
+ * §4.1.3). A non-ASCII name is refused with its A-label: EHLO goes before the server has said
+ * whether it takes UTF-8. Does not check that the name resolves.
+ */
+export function ehloDomainProblem(name: string): string | undefined {
+  if (name === '') return 'is empty.';
+  if (name.startsWith('[')) {
+    const literal = /^\[(IPv6:)?([^\]]*)\]$/i.exec(name);
+    const ok = literal !== null && isIP(literal[2]!) === (literal[1] === undefined ? 4 : 6);
+    return ok ? undefined : 'is not an address literal such as [192.0.2.1] or ' +
+      '[IPv6:2001:db8::1].';
+  }
+  if (/[^\x00-\x7f]/.test(name)) {
+    const aLabel = domainToASCII(name);
+    if (aLabel === '') return 'is not a domain name.';
+    const problem = ehloDomainProblem(aLabel);
+    return problem === undefined ? `is not ASCII; write it as its A-label, ${aLabel}.`
+      : `is not ASCII, and its A-label ${problem}`;
+  }
+  if (name.length > MAX_DOMAIN_OCTETS) {
+    return `is ${name.length} octets long; a domain has at most ${MAX_DOMAIN_OCTETS}.`;
+  }
+  const bad = name.split('.').find((label) => !LDH_LABEL.test(label));
+  if (bad === undefined) return undefined;
+  return bad.length > 63
+    ? `has a label of ${bad.length} octets; a label has at most 63.`
+    : 'is not a domain name: labels of letters, digits and inner hyphens, separated by dots.';
+}
+
 function checkDomainArgument(field: string, name: string): void {
   checkNoControl(field, name);
-  if (name === '' || /\s/.test(name)) {
-    refuse(field, name, 'is not a domain name or an address literal.',
-      'Use a host name such as client.example.com, or a literal such as [192.0.2.1].');
-  }
+  const problem = ehloDomainProblem(name);
+  if (problem !== undefined) refuse(field, name, problem, EHLO_DOMAIN_FIX);
 }
 
 /**

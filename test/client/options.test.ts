@@ -4,6 +4,7 @@
  * (`secure: true` was taken for a mode and meant no TLS at all.)
  */
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { SmtpClient } from '../../src/client/smtp-client.js';
 import type { Envelope, SmtpClientOptions } from '../../src/client/types.js';
@@ -135,5 +136,50 @@ test('the connection manager refuses the same envelopes with the same errors', a
     assert.equal(server.messages.length, 1);
   } finally {
     await manager.close();
+  }
+});
+
+test('clientName must be an RFC 5321 domain or address literal: refused at connect, before '
+  + 'any connection is opened', async () => {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const connect = async (clientName: string): Promise<unknown> =>
+    new SmtpClient({ host: '127.0.0.1', port, secure: 'None', clientName }).connect()
+      .then(() => undefined, (error: unknown) => error);
+  try {
+    const long = await connect('x'.repeat(100_000));
+    assert.ok(long instanceof ConfigurationError);
+    assert.equal(long.field, 'clientName');
+    assert.equal(long.message, `clientName: "${'x'.repeat(80)}"... is 100000 octets long; a ` +
+      'domain has at most 255. Use a host name such as client.example.com, or a literal such ' +
+      'as [192.0.2.1].');
+    const refusedNames: Array<[string, RegExp]> = [
+      [`${'a'.repeat(64)}.example`, /has a label of 64 octets; a label has at most 63\.$/],
+      ['client_1.example', /is not a domain name/],
+      ['-client.example', /is not a domain name/],
+      ['client.example.', /is not a domain name/],
+      ['[192.0.2]', /is not an address literal/],
+      ['[2001:db8::1]', /is not an address literal/],
+      ['bücher.example', /is not ASCII; write it as its A-label, xn--bcher-kva\.example\.$/],
+    ];
+    for (const [name, problem] of refusedNames) {
+      const error = await connect(name);
+      assert.ok(error instanceof ConfigurationError && error.field === 'clientName', name);
+      assert.match(error.message.replace(/ Use a host name.*$/, ''), problem);
+    }
+    assert.equal(connections, 0);
+    // A name of 255 octets, and both address literals, are accepted (the server hangs up).
+    const accepted = [`${'a'.repeat(63)}.`.repeat(4).slice(0, 255), '[192.0.2.1]',
+      '[IPv6:2001:db8::1]', 'localhost'];
+    for (const name of accepted) {
+      assert.ok(!((await connect(name)) instanceof ConfigurationError), name);
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
   }
 });

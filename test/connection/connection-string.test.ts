@@ -454,6 +454,9 @@ describe('resolveSettings: what each key means on the wire', () => {
       'MaxMessagesPerConnection=10');
     assert.equal(client.host, '::1');
     assert.equal(client.clientName, 'me.example');
+    // EHLO goes before the server can say it takes UTF-8: a U-label name is sent as A-labels.
+    const idn = await resolve('SmtpServer=h;ClientDomain=bücher.example');
+    assert.equal(idn.client.clientName, 'xn--bcher-kva.example');
     assert.equal(client.tls?.minVersion, 'TLSv1.3');
     assert.equal(client.tls?.certificateThumbprint, Array(32).fill('00').join(':'));
     assert.equal(client.auth?.windowsAuthentication, true);

@@ -79,6 +79,26 @@ describe('validateConnection', () => {
       assert.deepEqual(check(`SmtpServer=h;EnableSsl=True;CaFile=${dir}/ca.pem`).errors, []);
     });
 
+  test('ClientDomain must be a host name or an address literal (RFC 5321 §4.1.3)', () => {
+    assert.deepEqual(check(`SmtpServer=h;ClientDomain=${'x'.repeat(100_000)}`).errors, [{
+      severity: 'error',
+      field: 'ClientDomain',
+      message: `"${'x'.repeat(200)}"… (99800 more) is 100000 octets long; a domain has at ` +
+        'most 255.',
+      fix: 'Write the name EHLO gives for this host, e.g. ClientDomain=client.example.com, or ' +
+        'an address literal such as ClientDomain=[192.0.2.1]; or remove it for the default.',
+    }]);
+    for (const bad of ['client_1.example', 'two words', `${'a'.repeat(64)}.example`,
+      '[192.0.2]', '[2001:db8::1]', 'a..b']) {
+      assert.deepEqual(fields(check(`SmtpServer=h;ClientDomain=${bad}`).errors),
+        ['ClientDomain'], bad);
+    }
+    for (const good of ['client.example.com', 'localhost', '[192.0.2.1]',
+      '[IPv6:2001:db8::1]', 'bücher.example']) {
+      assert.deepEqual(check(`SmtpServer=h;ClientDomain=${good}`).errors, [], good);
+    }
+  });
+
   test('the error for a missing variable names it and never shows a value', () => {
     const [problem] = check('SmtpServer=h;UserName=u;Password=env:SMTPCM_UNSET_VAR').errors;
     assert.ok(problem!.message.includes('SMTPCM_UNSET_VAR'));
