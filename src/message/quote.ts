@@ -9,18 +9,15 @@
 export const QUOTED_VALUE_LIMIT = 200;
 
 /**
- * The value escaped for one line of text: `\` as `\\`, `"` as `\"`, CR, LF and TAB as `\r`,
- * `\n`, `\t`, any other control character (C0, DEL, C1) and the line and paragraph separators
- * as `\xNN` or `\uNNNN`. Nothing else changes (non-ASCII letters stay readable). No quotes
- * are added; see `quoteValue`.
+ * The value escaped for one line of text: CR, LF and TAB as `\r`, `\n`, `\t`, any other
+ * control character (C0, DEL, C1) and the line and paragraph separators as `\xNN` or
+ * `\uNNNN`. Nothing else changes: a backslash or a quote stays as written, so a Windows path
+ * (`\\server\share`) can be copied from a message, and non-ASCII letters stay readable. No
+ * quotes are added; see `quoteValue`.
  */
 export function escapeValue(value: string): string {
-  return value.replace(/[\\"\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
     switch (char) {
-      case '\\':
-        return '\\\\';
-      case '"':
-        return '\\"';
       case '\r':
         return '\\r';
       case '\n':
@@ -50,12 +47,7 @@ export function quoteValue(value: string, limit = QUOTED_VALUE_LIMIT): string {
   return `"${escapeValue(shown)}"… (${chars.length - limit} more)`;
 }
 
-/**
- * A whole message made safe for one line: control characters escaped as in `escapeValue`,
- * but quotes and backslashes left alone (the message's own quoting stays readable).
- */
+/** A whole message made safe for one line: control characters escaped as in `escapeValue`. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) =>
-    escapeValue(char),
-  );
+  return escapeValue(text);
 }

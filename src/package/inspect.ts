@@ -4,6 +4,7 @@
  * problem. Secrets are masked here, once, so no output path can leak them.
  */
 import type { DataTypeName } from '../dtsx/model.js';
+import { oneLine } from '../message/quote.js';
 import { toPropertyString } from './expressions/index.js';
 import type { ConfigurationOutcome, LoadedPackage } from './load.js';
 import { maskConnectionString, maskValue } from './mask.js';
@@ -187,10 +188,12 @@ function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): Inspect
   };
 }
 
+/** A value for one line: in quotes with its control characters escaped when it has any. */
 function show(value: string | undefined): string {
   if (value === undefined) return '(cannot be evaluated)';
   if (value === '') return '(empty)';
-  return /[\n\r\t"]/.test(value) ? JSON.stringify(value) : value;
+  const escaped = oneLine(value);
+  return escaped === value ? value : `"${escaped}"`;
 }
 
 function describeSource(property: ResolvedProperty): string {

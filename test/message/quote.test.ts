@@ -4,12 +4,16 @@ import fc from 'fast-check';
 import { escapeValue, oneLine, quoteValue } from '../../src/message/quote.js';
 
 describe('quoteValue', () => {
-  test('CR, LF, TAB, other control characters, quotes and backslashes are escaped', () => {
+  test('CR, LF, TAB, other control characters are escaped, and nothing else', () => {
     assert.equal(quoteValue('evil\r\nBcc: x@evil.com\r\n.txt'),
       '"evil\\r\\nBcc: x@evil.com\\r\\n.txt"');
     assert.equal(quoteValue('a\tb\0c\x1bd\x7f\u0085'), '"a\\tb\\x00c\\x1bd\\x7f\\x85"');
-    assert.equal(quoteValue('say "hi" \\o/'), '"say \\"hi\\" \\\\o/"');
     assert.equal(quoteValue('l\u2028p'), '"l\\u2028p"');
+    // Quotes and backslashes as written: a Windows path can be copied from the message.
+    assert.equal(quoteValue('say "hi" \\o/'), '"say "hi" \\o/"');
+    assert.equal(quoteValue('\\\\exampleorg\\shares\\Files_Out\\a.xls'),
+      '"\\\\exampleorg\\shares\\Files_Out\\a.xls"');
+    assert.equal(escapeValue('E:\\Example\\Output\r\n'), 'E:\\Example\\Output\\r\\n');
   });
 
   test('non-ASCII letters stay readable', () => {

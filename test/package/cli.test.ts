@@ -97,6 +97,23 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
     assert.match(given.stdout, /^COMPOSED /m);
   });
 
+  it('run prints a Windows path as written: only control characters are escaped', async () => {
+    const file = corpus('ricardobarrero', 'IQUOTE - 100 - LoadFiles.dtsx');
+    const connection = `SMTP Connection Manager=${sink.connectionString}`;
+    const path = '\\\\exampleorg\\shares\\SQLPack\\Files_Out\\IQuote\\InconsistenciaFinal.xls';
+    const reason = `FileAttachments: "${path}": the file does not exist. Attach files that ` +
+      'exist and are readable; separate several paths with "|".';
+    const text = await smtpcm('run', file, '--dry-run', '--connection', connection);
+    assert.equal(text.code, 1);
+    assert.ok(text.stdout.split('\n').includes(`         ${reason}`), text.stdout);
+    const json = await smtpcm('run', file, '--dry-run', '--json', '--connection', connection);
+    const steps = JSON.parse(json.stdout).steps as Array<{ status: string; reason?: string }>;
+    assert.deepEqual(steps.filter((s) => s.status === 'failed').map((s) => s.reason), [reason]);
+    const inspect = await smtpcm('inspect', file);
+    assert.ok(inspect.stdout.split('\n').includes(`    FileAttachments: ${path}  [literal]`),
+      inspect.stdout);
+  });
+
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
     const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
       '--connection', 'Nope=SmtpServer=127.0.0.1;');

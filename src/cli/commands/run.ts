@@ -5,6 +5,7 @@
  * (by name or DTSID). Exit 0 all sent, 1 any failure, 3 some recipients rejected.
  */
 import type { Command } from 'commander';
+import { oneLine } from '../../message/quote.js';
 import { loadPackage, parseAssignment, type PackageOverrides } from '../../package/load.js';
 import { runPackage, type PackageRunReport } from '../../package/run.js';
 import { action, printJson } from '../output.js';
@@ -84,7 +85,7 @@ export function formatRunReport(report: PackageRunReport): string {
       lines.push(`         via ${step.connection.name}: ${step.connection.connectionString} ` +
         `[${step.connection.source}]`);
     }
-    if (step.reason) lines.push(`         ${step.reason}`);
+    if (step.reason) lines.push(`         ${oneLine(step.reason)}`);
     if (step.result) {
       lines.push(`         ${step.result.messageId} accepted for ` +
         step.result.accepted.join(', '));
