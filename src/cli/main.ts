@@ -20,7 +20,8 @@ export function buildProgram(argv: readonly string[] = []): Command {
     // Set before the commands are added: subcommands copy it when created.
     .configureOutput({
       outputError: (text, write) => {
-        write(text);
+        // Commander's "error: unknown option '--bogus'", with the prefix of every other error.
+        write(text.replace(/^error: /, 'smtpcm: '));
         if (json) printJson(argumentErrorJson(text));
       },
     })

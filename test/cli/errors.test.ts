@@ -78,6 +78,27 @@ describe('smtpcm --json on failures', () => {
     assert.doesNotMatch(result.stdout, /"x"/);
   });
 
+  it('validate --json has ok beside errors and warnings, as a parse failure has', async () => {
+    const result = await runCli(['connection-string', 'validate', 'SmtpServer=a_b!;', '--json']);
+    assert.equal(result.code, 1);
+    assert.deepEqual(JSON.parse(result.stdout), { ok: false, warnings: [], errors: [{
+      severity: 'error', field: 'SmtpServer',
+      message: '"a_b!" is not a host name or IP address.',
+      fix: 'Write only the host (no scheme, port or path), e.g. SmtpServer=smtp.example.com; ' +
+        'put a port in Port=.' }] });
+    const good = await runCli(['connection-string', 'validate', 'SmtpServer=h;', '--json']);
+    assert.deepEqual(JSON.parse(good.stdout), { ok: true, errors: [], warnings: [] });
+  });
+
+  it('an unknown option is an error with the smtpcm: prefix, and EUSAGE with --json', async () => {
+    const result = await runCli(['inspect', 'x.dtsx', '--bogus']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr, "smtpcm: unknown option '--bogus'\n(add --help for usage)\n");
+    const withJson = await runCli(['inspect', 'x.dtsx', '--bogus', '--json']);
+    assert.deepEqual(json(withJson), { ok: false, error: { code: 'EUSAGE',
+      name: 'CommanderError', message: "unknown option '--bogus'" } });
+  });
+
   it('prints the reply code, enhanced code and masked transcript of a refusal', async () => {
     const port = await serve(async (peer) => {
       await peer.hello(['AUTH PLAIN']);

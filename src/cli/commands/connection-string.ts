@@ -42,12 +42,13 @@ export function register(program: Command): void {
     .command('validate')
     .description('List errors and warnings without connecting; exit 1 when there are errors.')
     .argument('<string>', 'the connection string, quoted for the shell')
-    .option('--json', 'print { errors, warnings } as JSON')
+    .option('--json', 'print { ok, errors, warnings } as JSON')
     .action(
       action(async (text: string, options: { json?: boolean }) => {
         const { errors, warnings } = validateConnection(parseConnectionString(text));
         if (options.json) {
-          printJson({ errors, warnings });
+          // `ok` as in the { ok: false, error } of a string that does not parse.
+          printJson({ ok: errors.length === 0, errors, warnings });
         } else if (errors.length === 0 && warnings.length === 0) {
           process.stdout.write('The connection string is valid.\n');
         } else {
