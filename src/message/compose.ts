@@ -12,15 +12,21 @@
  *
  * It does not validate: give it addresses from `parseAddressLine` and values already checked
  * for CR/LF (see send-mail-task.ts). Priority headers follow System.Net.Mail exactly.
+ *
+ * No header line leaves longer than 998 octets (RFC 5322 §2.1.1). MailComposer folds only at
+ * spaces, so a Subject with a word too long for a line is sent as RFC 2047 encoded words
+ * (at most 75 characters each, folded between them), as System.Net.Mail encodes; any other
+ * field that would still have such a line (a custom header, a display name) is refused.
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { detectMimeType } from 'nodemailer/lib/mime-funcs';
+import { detectMimeType, encodeWord } from 'nodemailer/lib/mime-funcs';
 import type { DsnOptions, Envelope } from '../client/types.js';
-import type { MailAddress } from './addresses.js';
+import { ConfigurationError } from '../errors.js';
+import type { FieldProblem, MailAddress } from './addresses.js';
 
 export type MailPriority = 'High' | 'Normal' | 'Low';
 
@@ -85,6 +91,8 @@ export const PRIORITY_HEADERS: Record<MailPriority, Record<string, string> | und
 
 /**
  * Builds the message. Nothing is read here: files are opened by each `createStream()`.
+ * Throws `ConfigurationError` naming the header field (as in the message) that would have a
+ * line over 998 octets (see `headerLineProblem`).
  *
  * Bodies are always 7-bit (quoted-printable or base64, or 7bit when plain ASCII with short
  * lines), even when the server offers 8BITMIME: MailComposer re-encodes every text part, and
@@ -96,35 +104,7 @@ export function composeMessage(spec: MessageSpec): ComposedMessage {
   const smtpUtf8 = [spec.from, ...spec.to, ...(spec.cc ?? []), ...(spec.bcc ?? [])]
     .concat(spec.replyTo ?? [])
     .some((a) => a.smtpUtf8);
-
-  const build = (): MailComposer =>
-    new MailComposer({
-      from: toHeaderAddress(spec.from),
-      to: spec.to.map(toHeaderAddress),
-      cc: spec.cc?.length ? spec.cc.map(toHeaderAddress) : undefined,
-      replyTo: spec.replyTo?.length ? spec.replyTo.map(toHeaderAddress) : undefined,
-      subject: spec.subject ?? '',
-      messageId,
-      date,
-      // A message with no body at all (SSIS allows a task without MessageSource) still gets
-      // an empty text part: MailComposer cannot build a message with no content node.
-      text: spec.text ? bodyContent(spec.text) : spec.html ? undefined : '',
-      html: spec.html ? bodyContent(spec.html) : undefined,
-      attachments: [
-        ...(spec.attachments ?? []).map((a) => ({
-          path: a.path,
-          filename: a.filename ?? basename(a.path),
-        })),
-        ...(spec.inlineImages ?? []).map((image) => ({
-          path: image.path,
-          cid: image.cid,
-          filename: basename(image.path),
-        })),
-      ],
-      headers: { ...(spec.priority ? PRIORITY_HEADERS[spec.priority] : {}), ...spec.headers },
-      newline: 'win',
-      disableUrlAccess: true,
-    });
+  const build = (): MailComposer => mailComposer(spec, messageId, date);
 
   const envelope: Envelope = {
     from: spec.from.envelopeAddress,
@@ -132,6 +112,10 @@ export function composeMessage(spec: MessageSpec): ComposedMessage {
     ...(spec.dsn ? { dsn: spec.dsn } : {}),
   };
   const headerBlock = build().compile().buildHeaders();
+  const problem = headerLineProblem(headerBlock);
+  if (problem !== undefined) {
+    throw new ConfigurationError(problem.field, problem.message, problem.fix);
+  }
   return {
     envelope,
     messageId,
@@ -142,6 +126,82 @@ export function composeMessage(spec: MessageSpec): ComposedMessage {
     createStream: () => build().compile().createReadStream(),
     minimumSize: () => minimumSize(spec, headerBlock),
   };
+}
+
+/** RFC 5322 §2.1.1: a line is at most 998 octets, CRLF excluded. */
+export const MAX_LINE_OCTETS = 998;
+
+/**
+ * The subject as MailComposer should get it: as written, unless a word of it is too long to
+ * fit a line with `Subject: ` before it; then the whole subject as encoded words (RFC 2047 §2:
+ * at most 75 characters each, cut between characters), which MailComposer folds between them.
+ */
+function foldableSubject(subject: string): string {
+  const longest = MAX_LINE_OCTETS - 'Subject: '.length;
+  const tooLong = subject.split(/[ \t]+/).some((word) => Buffer.byteLength(word) > longest);
+  return tooLong ? encodeWord(subject, 'Q', 52) : subject;
+}
+
+/**
+ * The first field of a header block (CRLF-separated, folded) with a line over 998 octets,
+ * named as it is in the message (`X-Report-Id`, `To`), or undefined when every line fits.
+ */
+export function headerLineProblem(headerBlock: string): FieldProblem | undefined {
+  let field = '';
+  for (const line of headerBlock.split('\r\n')) {
+    if (!/^[ \t]/.test(line)) field = line.slice(0, Math.max(0, line.indexOf(':')));
+    const octets = Buffer.byteLength(line);
+    if (octets > MAX_LINE_OCTETS) {
+      return {
+        field,
+        message: `would be sent with a line of ${octets} octets; RFC 5322 §2.1.1 allows at most ` +
+          `${MAX_LINE_OCTETS}.`,
+        fix: 'Shorten the value, or put spaces in it: a header is folded only at spaces.',
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The problem `composeMessage` would throw for this message (a header line over 998 octets),
+ * for callers that list problems before sending. Reads no file.
+ */
+export function composeProblem(spec: MessageSpec): FieldProblem | undefined {
+  const messageId = spec.messageId ?? newMessageId(spec.from);
+  const composer = mailComposer(spec, messageId, spec.date ?? new Date());
+  return headerLineProblem(composer.compile().buildHeaders());
+}
+
+/** The MailComposer of the message; a new one for each stream (it is used up by one). */
+function mailComposer(spec: MessageSpec, messageId: string, date: Date): MailComposer {
+  return new MailComposer({
+    from: toHeaderAddress(spec.from),
+    to: spec.to.map(toHeaderAddress),
+    cc: spec.cc?.length ? spec.cc.map(toHeaderAddress) : undefined,
+    replyTo: spec.replyTo?.length ? spec.replyTo.map(toHeaderAddress) : undefined,
+    subject: foldableSubject(spec.subject ?? ''),
+    messageId,
+    date,
+    // A message with no body at all (SSIS allows a task without MessageSource) still gets
+    // an empty text part: MailComposer cannot build a message with no content node.
+    text: spec.text ? bodyContent(spec.text) : spec.html ? undefined : '',
+    html: spec.html ? bodyContent(spec.html) : undefined,
+    attachments: [
+      ...(spec.attachments ?? []).map((a) => ({
+        path: a.path,
+        filename: a.filename ?? basename(a.path),
+      })),
+      ...(spec.inlineImages ?? []).map((image) => ({
+        path: image.path,
+        cid: image.cid,
+        filename: basename(image.path),
+      })),
+    ],
+    headers: { ...(spec.priority ? PRIORITY_HEADERS[spec.priority] : {}), ...spec.headers },
+    newline: 'win',
+    disableUrlAccess: true,
+  });
 }
 
 async function minimumSize(spec: MessageSpec, headerBlock: string): Promise<number> {

@@ -35,6 +35,7 @@ import {
 } from '../message/addresses.js';
 import {
   composeMessage,
+  composeProblem,
   type BodySource,
   type ComposedMessage,
   type MailPriority,
@@ -150,6 +151,10 @@ const RESERVED_HEADERS = new Set([
   'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition',
 ]);
 const FIELD_NAME = /^[\x21-\x39\x3B-\x7E]+$/; // RFC 5322 §3.6.8 ftext
+// The task property each composed header field comes from; the others are `Headers.<name>`.
+const TASK_FIELDS: Record<string, string> = {
+  from: 'FromLine', to: 'ToLine', cc: 'CCLine', 'reply-to': 'ReplyTo', subject: 'Subject',
+};
 
 /** `DirectInput`, `FileConnection` or `Variable` from a name or number; undefined if neither. */
 export function parseMessageSourceType(value: unknown): MessageSourceType | undefined {
@@ -386,7 +391,7 @@ export class SendMailTask {
     const inlineImages = await this.#checkInlineImages(error);
 
     const hasErrors = problems.some((x) => x.severity === 'error');
-    const spec: MessageSpec | undefined = hasErrors
+    let spec: MessageSpec | undefined = hasErrors
       ? undefined
       : {
           from: from.addresses[0] as MailAddress,
@@ -402,6 +407,14 @@ export class SendMailTask {
           headers,
           ...(p.dsn ? { dsn: p.dsn } : {}),
         };
+    const tooLong = spec && composeProblem(spec);
+    if (tooLong) {
+      // MailComposer may have changed the case of a custom header's name.
+      const name = tooLong.field.toLowerCase();
+      const key = Object.keys(headers).find((k) => k.toLowerCase() === name) ?? tooLong.field;
+      error({ ...tooLong, field: TASK_FIELDS[name] ?? `Headers.${key}` });
+      spec = undefined;
+    }
     return { connection, spec, problems };
   }
 

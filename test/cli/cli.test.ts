@@ -178,6 +178,29 @@ describe('smtpcm send', () => {
     assert.equal(received.length, count, 'nothing was sent');
   });
 
+  it('no header line over 998 octets leaves: a long --subject is encoded, a long --header '
+    + 'refused before connecting', async () => {
+    received.length = 0;
+    const x = 'x'.repeat(100_000);
+    const big = await runCli([
+      'send', '--connection', connection(), '--from', 'reports@example.com',
+      '--to', 'a@example.com', '--subject', 'S', '--body', 'B', '--header', `X-Big: ${x}`,
+    ]);
+    assert.equal(big.code, 1);
+    assert.equal(big.stderr.split('\n')[0], 'smtpcm: --header X-Big: would be sent with a line ' +
+      'of 100001 octets; RFC 5322 §2.1.1 allows at most 998. Shorten the value, or put spaces ' +
+      'in it: a header is folded only at spaces.');
+    assert.equal(received.length, 0, 'nothing was sent');
+    const long = await runCli([
+      'send', '--connection', connection(), '--from', 'reports@example.com',
+      '--to', 'a@example.com', '--subject', x, '--body', 'B',
+    ]);
+    assert.equal(long.code, 0, long.stderr);
+    const raw = received[0]!.raw;
+    assert.deepEqual(raw.toString('latin1').split('\r\n').filter((l) => l.length > 998), []);
+    assert.equal((await simpleParser(raw)).subject, x);
+  });
+
   it('--raw streams a message file unchanged with the envelope from --from/--to', async () => {
     received.length = 0;
     const raw = 'From: x@example.com\r\nTo: y@example.com\r\nMessage-ID: <raw-1@example.com>\r\n' +

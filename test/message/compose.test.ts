@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
 import { parseAddressLine, type MailAddress } from '../../src/message/addresses.js';
+import { ConfigurationError } from '../../src/errors.js';
 import { composeMessage, type MessageSpec } from '../../src/message/compose.js';
 
 const SUBJECT = 'Überweisungen – Tagesbericht ✓ für März: 日本語のテキストも少し';
@@ -88,6 +89,34 @@ describe('composeMessage', () => {
     assert.equal(decoded, SUBJECT);
     const parsed = await simpleParser(raw);
     assert.equal(parsed.subject, SUBJECT);
+  });
+
+  it('sends a subject word too long for a 998-octet line as encoded words, no line over 998',
+    async () => {
+      const subject = `Nightly ${'x'.repeat(100_000)} done`;
+      const raw = await read(composeMessage(spec({ subject })).createStream());
+      const lines = headerBlock(raw).split('\r\n');
+      // RFC 5322 §2.1.1: at most 998 octets a line; RFC 2047 §2: 75 characters a word.
+      assert.deepEqual(lines.filter((line) => line.length > 998), []);
+      const words = header(raw, 'Subject')!.split(' ');
+      assert.ok(words.every((word) => /^=\?UTF-8\?Q\?[^?]*\?=$/.test(word) &&
+        word.length <= 75));
+      assert.equal((await simpleParser(raw)).subject, subject);
+      // A subject whose words fit is sent as written.
+      const fits = `Nightly ${'x'.repeat(900)} done`;
+      assert.equal(header(await read(composeMessage(spec({ subject: fits })).createStream()),
+        'Subject'), fits);
+    });
+
+  it('refuses a custom header that would have a line over 998 octets, naming it', () => {
+    assert.throws(() => composeMessage(spec({ headers: { 'X-Big': 'x'.repeat(100_000) } })),
+      (error: unknown) => error instanceof ConfigurationError && error.field === 'X-Big' &&
+        error.message === 'X-Big: would be sent with a line of 100001 octets; RFC 5322 ' +
+          '§2.1.1 allows at most 998. Shorten the value, or put spaces in it: a header is ' +
+          'folded only at spaces.');
+    // Folded at its spaces, a long value with spaces is fine.
+    const folded = composeMessage(spec({ headers: { 'X-Big': 'word '.repeat(20_000) } }));
+    assert.ok(folded.headerBlock.split('\r\n').every((line) => line.length <= 998));
   });
 
   it('writes no Bcc header, but puts Bcc recipients in the envelope (deduplicated)', async () => {

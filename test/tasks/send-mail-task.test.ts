@@ -106,6 +106,27 @@ async function errors(t: SendMailTask): Promise<Problem[]> {
 }
 
 describe('SendMailTask validation', () => {
+  it('refuses a custom header with a line over 998 octets (RFC 5322 §2.1.1), sends nothing; '
+    + 'a long subject is sent as encoded words', async () => {
+    const connection = new FakeConnection();
+    const big = task({ headers: { 'X-Big': 'x'.repeat(100_000) } }, connection);
+    assert.deepEqual(await errors(big), [{
+      severity: 'error',
+      field: 'Headers.X-Big',
+      message: 'would be sent with a line of 100001 octets; RFC 5322 §2.1.1 allows at most 998.',
+      fix: 'Shorten the value, or put spaces in it: a header is folded only at spaces.',
+    }]);
+    await assert.rejects(big.execute(), (error: unknown) =>
+      error instanceof ConfigurationError && error.field === 'Headers.X-Big');
+    assert.equal(connection.sent.length, 0);
+
+    const subject = 'x'.repeat(100_000);
+    await task({ subject }, connection).execute();
+    const raw = connection.sent[0]!.raw;
+    assert.deepEqual(raw.toString('latin1').split('\r\n').filter((l) => l.length > 998), []);
+    assert.equal((await simpleParser(raw)).subject, subject);
+  });
+
   it('names the field of every problem and sends nothing', async () => {
     const connection = new FakeConnection();
     const t = task(
