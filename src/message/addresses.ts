@@ -116,6 +116,18 @@ export function parseAddressLine(field: string, line: string | undefined): Parse
     problems.push(injectionProblem(field));
     return { addresses, problems };
   }
+  // Nodemailer's parser turns a stray `<` or `>` into part of the display name
+  // (`b@example.com> NOTIFY=SUCCESS` became `"> NOTIFY=SUCCESS" <b@example.com>`).
+  for (const entry of strayBracketEntries(line)) {
+    problems.push({
+      field,
+      message: `${quoteValue(entry)} has a "<" or ">", or text, outside a quoted display name ` +
+        'and its <address>.',
+      fix: 'Write the address as name@domain or "Name" <name@domain>; put a display name ' +
+        'that holds < or > in double quotes.',
+    });
+  }
+  if (problems.length > 0) return { addresses, problems };
   for (const entry of addressparser(line, { flatten: true })) {
     const written = entry.address.trim();
     if (written === '') {
@@ -147,6 +159,41 @@ export function parseAddressLine(field: string, line: string | undefined): Parse
     });
   }
   return { addresses, problems };
+}
+
+/**
+ * The entries of an address line (split at `,` and `;` outside quotes, comments and angle
+ * brackets) that have a `<` or `>` outside a quoted string or comment other than one
+ * `<address>` pair, or text after that pair (RFC 5322 §3.4 name-addr).
+ */
+function strayBracketEntries(line: string): string[] {
+  const bad: string[] = [];
+  let start = 0;
+  let quoted = false;
+  let comment = 0;
+  // 0: before `<`, 1: inside `<...>`, 2: after `>`.
+  let angle = 0;
+  let stray = false;
+  const end = (at: number): void => {
+    if (stray || angle === 1) bad.push(line.slice(start, at).trim());
+    start = at + 1;
+    angle = 0;
+    stray = false;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]!;
+    if ((quoted || comment > 0) && char === '\\') i++;
+    else if (quoted) quoted = char !== '"';
+    else if (char === '(') comment++;
+    else if (comment > 0) comment -= char === ')' ? 1 : 0;
+    else if (char === '"') quoted = true;
+    else if (char === '<' && angle === 0) angle = 1;
+    else if (char === '>' && angle === 1) angle = 2;
+    else if ((char === ',' || char === ';') && angle !== 1) end(i);
+    else if (char === '<' || char === '>' || (angle === 2 && !/\s/.test(char))) stray = true;
+  }
+  end(line.length);
+  return bad;
 }
 
 /** True for the fields that hold the sender (`FromLine`, the CLI's `--from`). */

@@ -36,6 +36,28 @@ describe('parseAddressLine', () => {
     assert.match(problems[2]!.message, /plainname/);
   });
 
+  it('refuses a stray "<" or ">" (or text) outside a quoted name and its <address>', () => {
+    assert.deepEqual(parseAddressLine('ToLine', 'b@example.com> NOTIFY=SUCCESS'), {
+      addresses: [],
+      problems: [{
+        field: 'ToLine',
+        message: '"b@example.com> NOTIFY=SUCCESS" has a "<" or ">", or text, outside a quoted ' +
+          'display name and its <address>.',
+        fix: 'Write the address as name@domain or "Name" <name@domain>; put a display name ' +
+          'that holds < or > in double quotes.',
+      }],
+    });
+    for (const bad of ['<b@example.com', 'Name <a@example.com>>', 'x <a@example.com> y',
+      'a@example.com; <<c@example.com>']) {
+      assert.equal(parseAddressLine('ToLine', bad).problems.length, 1, bad);
+    }
+    const good = parseAddressLine('ToLine',
+      '"x<y>" <c@example.com>, Name <e@example.com> (work); "a>b"@example.com');
+    assert.deepEqual(good.problems, []);
+    assert.deepEqual(good.addresses.map((a) => [a.name, a.address]),
+      [['x<y>', 'c@example.com'], ['Name', 'e@example.com'], ['', '"a>b"@example.com']]);
+  });
+
   it('refuses CR and LF in the line (header injection)', () => {
     const { addresses, problems } = parseAddressLine('CCLine', 'a@example.com\r\nBcc: x@evil.test');
     assert.deepEqual(addresses, []);
