@@ -436,6 +436,7 @@ export class SmtpClient extends EventEmitter {
       const wantsTls = this.#mode === 'StartTls'
         || (this.#mode === 'StartTlsWhenAvailable' && this.#capabilities.startTls);
       if (wantsTls) await this.#startTls(tls, step);
+      await this.#refuseExtraReply(transport, 'EHLO');
     } catch (error) {
       this.#broken = true;
       this.#transport?.destroy();
@@ -490,11 +491,8 @@ export class SmtpClient extends EventEmitter {
         }
         this.#registerSaslSecrets(line);
         await transport.writeLines([line], 'auth', this.#timeouts.command);
-        const reply = await this.#read('auth', this.#timeouts.command);
-        // A 334 challenge is the mechanism's input and stays as sent; any other reply may
-        // quote what the server received, so what we sent is masked in its text.
-        if (reply.code === 334) return reply;
-        return { ...reply, lines: reply.lines.map((text) => this.#transcript.redact(text)) };
+        // Masked by #read, but for a 334 challenge, which is the mechanism's input.
+        return this.#read('auth', this.#timeouts.command);
       },
     };
     if (auth.password) this.#transcript.addSecret(auth.password.reveal());
@@ -512,6 +510,7 @@ export class SmtpClient extends EventEmitter {
     try {
       const { mechanism } = await authenticate(exchange, auth, context, this.#logger);
       this.#mechanism = mechanism;
+      await this.#refuseExtraReply(transport, 'AUTH');
       return mechanism;
     } catch (error) {
       // The AUTH loop knows nothing of the transcript; the error still carries its tail.
@@ -660,12 +659,19 @@ export class SmtpClient extends EventEmitter {
       this.#broken = true;
       throw error;
     }
+    // Any reply may quote what the server received (a 421 or 535 echoing an AUTH line):
+    // once secrets are registered they are masked in its text, as in the transcript. A 334
+    // challenge is the SASL mechanism's input and stays as sent.
+    if (this.#transcript.hasSecrets && reply.code !== 334) {
+      reply = { ...reply, lines: reply.lines.map((text) => this.#transcript.redact(text)) };
+    }
     if (reply.code === ReplyCode.ServiceNotAvailable) {
       this.#broken = true;
       this.#closedWith ??= reply;
       transport.destroy();
-      throw new SmtpConnectionError(`${this.#server} closed the session: ${formatReply(reply)}`,
-        stage, { reply, transcript: this.#transcript.recent() });
+      const said = formatReply(reply);
+      throw new SmtpConnectionError(`${this.#server} closed the session with ${said}` +
+        (/[.!?]$/.test(said) ? '' : '.'), stage, { reply, transcript: this.#transcript.recent() });
     }
     return reply;
   }
@@ -715,6 +721,20 @@ export class SmtpClient extends EventEmitter {
     const early = await this.#read(stage, this.#timeouts.command);
     await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(early)} ` +
       `before the ${stage.toUpperCase()} command it would answer (possible response ` +
+      'injection); the session was closed.', { transcript: this.#transcript.recent() }), false);
+  }
+
+  /**
+   * A reply waiting after the last one we asked for (`after`: EHLO or AUTH) answers nothing:
+   * read as the reply to our next command, it would shift every later reply by one (MAIL
+   * answered by a stray 250, DATA by RCPT's). The session is closed at once.
+   */
+  async #refuseExtraReply(transport: SmtpTransport, after: string): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!transport.hasUnreadReplies) return;
+    const extra = await this.#read('mail', this.#timeouts.command);
+    await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(extra)} ` +
+      `after its reply to ${after}, answering nothing that was asked (possible response ` +
       'injection); the session was closed.', { transcript: this.#transcript.recent() }), false);
   }
 
@@ -1008,6 +1028,7 @@ export class SmtpClient extends EventEmitter {
           await this.#resetAfterFailure(transport);
           throw tx.dataError;
         }
+        await this.#refuseEarlyReply(transport);
         await this.#writeData(transport, tx);
         tx.finalReply = await this.#read('data-termination', timeouts.dataTermination);
       } else {
@@ -1264,6 +1285,7 @@ export class SmtpClient extends EventEmitter {
     }
 
     if (!bdat) {
+      await this.#refuseEarlyReply(transport);
       const wire = dataOctets(tx.prepared!);
       const octets = wire.reduce((sum, part) => sum + part.length, 0);
       const sent = this.#enqueue(tx, wire, 'data-block', this.#timeouts.dataBlock, () => {
@@ -1310,6 +1332,23 @@ export class SmtpClient extends EventEmitter {
       `${formatReply(error.reply)} instead of 354.`, { transcript: this.#transcript.recent() }));
   }
 
+  /**
+   * A reply that has arrived while the message data is not yet all written answers nothing:
+   * the server cannot have taken a message it has not received to its final dot (RFC 5321
+   * §4.1.1.4), and reading that reply as the final one would report a message delivered that
+   * was cut short (a 354 and a 250 in one packet, say). The connection is closed without the
+   * dot, so that the server discards what it has, and the send fails. A 421 stays what it
+   * is: the server closing (`SmtpConnectionError`, from `#read`).
+   */
+  async #refuseEarlyReply(transport: SmtpTransport): Promise<void> {
+    if (!transport.hasUnreadReplies) return;
+    const early = await this.#read('data-block', Math.min(this.#timeouts.command, QUIT_GRACE_MS));
+    await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(early)} ` +
+      'before the end of the message data had been sent; the message was not completed ' +
+      '(nothing was delivered unless the server keeps a cut message), and the session was ' +
+      'closed.', { transcript: this.#transcript.recent() }), false);
+  }
+
   /** A 354 came although nobody was accepted (pipelining): end the data at once, empty. */
   async #endEmptyData(transport: SmtpTransport): Promise<void> {
     await transport.writeLines(['.'], 'data-termination', this.#timeouts.dataBlock);
@@ -1334,6 +1373,7 @@ export class SmtpClient extends EventEmitter {
       for (const part of dataOctets(tx.prepared)) {
         for (let offset = 0; offset < part.length; offset += WRITE_SLICE) {
           const end = Math.min(offset + WRITE_SLICE, part.length);
+          await this.#refuseEarlyReply(transport);
           await transport.write(part.subarray(offset, end), 'data-block', blockMs);
         }
         octets += part.length;
@@ -1352,9 +1392,11 @@ export class SmtpClient extends EventEmitter {
       await this.#pump(tx, async (piece) => {
         const wire = normaliser.encode(piece);
         total += wire.length;
+        await this.#refuseEarlyReply(transport);
         if (wire.length > 0) await transport.write(wire, 'data-block', blockMs);
       });
       const tail = Buffer.concat([normaliser.finish(), DATA_TERMINATOR]);
+      await this.#refuseEarlyReply(transport);
       await transport.write(tail, 'data-block', blockMs);
       tx.handedOver = true;
       tx.bytesOut = total + tail.length;
@@ -1548,10 +1590,19 @@ export class SmtpClient extends EventEmitter {
       if (tx.handedOver && tx.finalReply === undefined && !closedBy421) {
         const recipients = tx.recipients.map((r): RecipientResult =>
           (r.status === 'rejected' ? r : { recipient: r.recipient, status: 'unknown' }));
+        // Say what happened: a reply that could not be read, no reply in time, or a break.
+        const what = error instanceof SmtpProtocolError
+          ? `${this.#server} answered the end of the message with a reply that could not be ` +
+            'read, and the session was closed'
+          : error instanceof SmtpTimeoutError
+            ? `${this.#server} did not answer the end of the message in time, and the ` +
+              'session was closed'
+            : `The connection to ${this.#server} broke after the message was handed over ` +
+              'and before the server replied';
+        const why = /[.)]$/.test(error.message) ? error.message : `${error.message}.`;
         return new SmtpUnknownOutcomeError(
-          `The connection to ${this.#server} broke after the message was handed over and ` +
-            `before the server replied (${error.message}); it may or may not have been ` +
-            'accepted. Do not resend without checking.',
+          `${what}. ${why} It may or may not have been accepted: do not resend without ` +
+            'checking.',
           recipients, { transcript: this.#transcript.recent(), cause: error });
       }
     }

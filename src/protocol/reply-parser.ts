@@ -25,6 +25,9 @@ export interface ReplyParserOptions {
 const CR = 0x0d;
 const LF = 0x0a;
 const QUOTE_LIMIT = 80;
+/** Why a line cannot start a reply: RFC 5321 §4.2 codes are 2yz to 5yz, y from 0 to 5. */
+const NO_REPLY_CODE = 'it does not start with a reply code of RFC 5321 §4.2, three digits ' +
+  'from 200 to 559 with a middle digit from 0 to 5';
 /**
  * Control characters a reply text must not carry into logs, transcripts and error messages
  * (a bare CR would let a server overwrite a terminal line or forge a log line): every C0
@@ -133,7 +136,7 @@ export class ReplyParser {
     if (valid(0, 0x32, 0x35) && valid(1, 0x30, 0x35) && valid(2, 0x30, 0x39) && separatorOk) {
       return;
     }
-    throw new SmtpProtocolError('The server sent a malformed reply line (no three-digit code): ' +
+    throw new SmtpProtocolError(`The server sent a malformed reply line (${NO_REPLY_CODE}): ` +
       `${quoteLine(Buffer.concat(this.#partial))}.`);
   }
 
@@ -154,12 +157,12 @@ export class ReplyParser {
       throw new SmtpProtocolError(`The server sent a malformed reply line (${why}): ` +
         `${quoteLine(line)}.`);
     };
-    if (line.length < 3) malformed('no three-digit code');
+    if (line.length < 3) malformed(NO_REPLY_CODE);
     const d0 = line[0]!;
     const d1 = line[1]!;
     const d2 = line[2]!;
     if (d0 < 0x32 || d0 > 0x35 || d1 < 0x30 || d1 > 0x35 || d2 < 0x30 || d2 > 0x39) {
-      malformed('no three-digit code');
+      malformed(NO_REPLY_CODE);
     }
     const code = (d0 - 0x30) * 100 + (d1 - 0x30) * 10 + (d2 - 0x30);
     const separator = line.length > 3 ? line[3] : undefined;

@@ -51,6 +51,11 @@ export class Transcript {
     }
   }
 
+  /** True once a secret has been registered. */
+  get hasSecrets(): boolean {
+    return this.#secrets.length > 0;
+  }
+
   /** `text` with every registered secret replaced by `********`. */
   redact(text: string): string {
     let out = text;

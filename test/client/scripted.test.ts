@@ -416,7 +416,29 @@ test('a timeout after the final dot is an unknown outcome caused by the timeout'
   await run.client.connect();
   await assert.rejects(run.client.send({ from: 'a@x.test', to: ['b@y.test'] }, 'x'),
     (error: unknown) => error instanceof SmtpUnknownOutcomeError
-      && error.cause instanceof SmtpTimeoutError && error.cause.stage === 'data-termination');
+      && error.cause instanceof SmtpTimeoutError && error.cause.stage === 'data-termination'
+      && error.message.startsWith(`127.0.0.1:${run.server.port} did not answer the end of ` +
+        'the message in time, and the session was closed. '));
+  await run.server.done;
+  await run.server.close();
+});
+
+test('an unreadable reply to the final dot is an unknown outcome that says so', async () => {
+  const run = await scripted([GREETING, EHLO, ...PIPELINED,
+    { expect: /^MAIL/ }, 'C: RCPT TO:<b@y.test>', 'C: DATA', 'S: 250 ok', 'S: 250 ok',
+    'S: 354 go', { expectData: true }, 'S: 250-queued', 'S: 554 rejected actually',
+    { stall: true }]);
+  await run.client.connect();
+  const error = await run.client.send({ from: 'a@x.test', to: ['b@y.test'] }, 'x')
+    .then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof SmtpUnknownOutcomeError, String(error));
+  assert.ok(error.cause instanceof SmtpProtocolError);
+  assert.equal(error.message, `127.0.0.1:${run.server.port} answered the end of the message ` +
+    'with a reply that could not be read, and the session was closed. The server sent a ' +
+    'malformed reply line (code 554 inside a 250 reply): "554 rejected actually". (from ' +
+    `127.0.0.1:${run.server.port}) It may or may not have been accepted: do not resend ` +
+    'without checking.');
+  assert.deepEqual(error.recipients, [{ recipient: 'b@y.test', status: 'unknown' }]);
   await run.server.done;
   await run.server.close();
 });
@@ -699,6 +721,110 @@ test('a server that echoes the credentials in its 535 gets them masked everywher
   assert.ok(!shown.includes(password) && !shown.includes(blob), shown);
   assert.ok(run.lines.includes('S: 535 5.7.8 bad creds ******** decoded=|alerts|********'),
     run.lines.join('\n'));
+});
+
+for (const mechanism of ['PLAIN', 'XOAUTH2'] as const) {
+  test(`a 421 to AUTH ${mechanism} that echoes the credentials has them masked in the error`,
+    async () => {
+      const { Secret } = await import('../../src/secret.js');
+      const secret = 'S3cr3tPW!xyz';
+      const blob = Buffer.from(mechanism === 'PLAIN' ? `\0alerts\0${secret}`
+        : `user=alerts\x01auth=Bearer ${secret}\x01\x01`).toString('base64');
+      const echo = mechanism === 'PLAIN' ? `|alerts|${secret}` : `auth=Bearer ${secret}`;
+      const run = await scripted([GREETING, EHLO, ...ehloReply(`AUTH ${mechanism}`),
+        `C: AUTH ${mechanism} ${blob}`, `S: 421 4.7.0 go away ${blob} ${echo}`, { stall: true }],
+      { auth: { username: 'alerts', allowInsecureAuth: true, mechanisms: [mechanism],
+        ...(mechanism === 'PLAIN' ? { password: new Secret(secret) }
+          : { accessToken: new Secret(secret) }) } });
+      await run.client.connect();
+      const error = await run.client.authenticate().then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof SmtpConnectionError, String(error));
+      await run.server.close();
+      const masked = mechanism === 'PLAIN' ? '|alerts|********' : 'auth=Bearer ********';
+      assert.equal(error.message,
+        `127.0.0.1:${run.server.port} closed the session with 421 4.7.0 go away ******** ` +
+        `${masked}.`);
+      assert.deepEqual(error.reply?.lines, [`go away ******** ${masked}`]);
+      const shown = [error.message, JSON.stringify(error), ...error.transcript].join('\n');
+      assert.ok(!shown.includes(secret) && !shown.includes(blob), shown);
+    });
+}
+
+test('a 250 in the same packet as the 354 is refused: no final dot, no success', async () => {
+  const run = await scripted([GREETING, EHLO, ...PIPELINED,
+    { expect: /^MAIL FROM:<a@x.test>/ }, 'C: RCPT TO:<b@y.test>', 'C: DATA',
+    'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', { send: '354 go\r\n250 2.0.0 queued early\r\n' },
+    { stall: true }]);
+  await run.client.connect();
+  const error = await run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
+    'Subject: x\r\n\r\nhi\r\n').then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof SmtpProtocolError, String(error));
+  assert.equal(error.message, `127.0.0.1:${run.server.port} sent 250 2.0.0 queued early ` +
+    'before the end of the message data had been sent; the message was not completed ' +
+    '(nothing was delivered unless the server keeps a cut message), and the session was ' +
+    'closed.');
+  assert.equal(run.client.alive, false);
+  await run.server.done;
+  await run.server.close();
+  // Nothing after the DATA command: no body, no dot, no QUIT (it would be message text).
+  assert.deepEqual(run.server.transcript.slice(-4), ['S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok',
+    'S: "354 go\\r\\n250 2.0.0 queued early\\r\\n"', '*: stall']);
+  assert.equal(run.server.reads.map(String).join('').endsWith('DATA\r\n'), true);
+});
+
+test('a 250 that arrives while a streamed message is being written fails the send', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('8BITMIME'),
+    { expect: /^MAIL FROM:<a@x.test>/ }, 'S: 250 ok', 'C: RCPT TO:<b@y.test>', 'S: 250 ok',
+    'C: DATA', 'S: 354 go', 'C: Subject: x', 'C: ', 'C: first part',
+    'S: 250 2.0.0 accepted mid-data', { stall: true }]);
+  await run.client.connect();
+  async function* message(): AsyncGenerator<Buffer> {
+    yield Buffer.from('Subject: x\r\n\r\nfirst part\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    yield Buffer.from('second part\r\n');
+  }
+  const error = await run.client.send({ from: 'a@x.test', to: ['b@y.test'] },
+    Readable.from(message())).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof SmtpProtocolError, String(error));
+  assert.match(error.message, /sent 250 2\.0\.0 accepted mid-data before the end of the message/);
+  await run.server.done;
+  await run.server.close();
+  assert.deepEqual(run.server.errors, []);
+  // The second part and the final dot never left.
+  const received = run.server.reads.map(String).join('');
+  assert.ok(received.endsWith('DATA\r\nSubject: x\r\n\r\nfirst part\r\n'), received);
+  assert.equal(run.lines.includes('C: .'), false, run.lines.join('\n'));
+});
+
+test('a reply after the EHLO reply that answers nothing closes the session at connect',
+  async () => {
+    const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'), 'S: 250 extra',
+      { stall: true }]);
+    const error = await run.client.connect().then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof SmtpProtocolError, String(error));
+    assert.equal(error.message, `127.0.0.1:${run.server.port} sent 250 extra after its reply ` +
+      'to EHLO, answering nothing that was asked (possible response injection); the session ' +
+      'was closed.');
+    await run.server.done;
+    await run.server.close();
+    // No MAIL, and no QUIT either (its reply could not be told from the stray ones).
+    assert.equal(run.server.transcript.at(-1), '*: stall');
+    assert.ok(run.server.reads.map(String).join('').endsWith('EHLO client.test\r\n'));
+  });
+
+test('a reply after the 235 to AUTH that answers nothing closes the session', async () => {
+  const { Secret } = await import('../../src/secret.js');
+  const blob = Buffer.from('\0alerts\0pw-123456').toString('base64');
+  const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH PLAIN'),
+    `C: AUTH PLAIN ${blob}`, { send: '235 2.7.0 ok\r\n250 2.1.0 sender ok\r\n' },
+    { stall: true }],
+  { auth: { username: 'alerts', password: new Secret('pw-123456'), allowInsecureAuth: true } });
+  await run.client.connect();
+  const error = await run.client.authenticate().then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof SmtpProtocolError, String(error));
+  assert.match(error.message, /sent 250 2\.1\.0 sender ok after its reply to AUTH, answering /);
+  assert.equal(run.client.alive, false);
+  await run.server.close();
 });
 
 test('a recipient list given as a string is refused before MAIL', async () => {

@@ -83,10 +83,15 @@ function rejects(input: string, pattern: RegExp, options = {}): void {
 
 test('refuses malformed lines, quoting them escaped', () => {
   rejects('hello\r\n', /malformed.*"hello"/);
-  rejects('25\r\n', /three-digit/);
+  rejects('25\r\n', /three digits/);
   rejects('2x0 ok\r\n', /"2x0 ok"/);
   rejects('600 no such class\r\n', /"600 no such class"/);
-  rejects('199 too low\r\n', /three-digit/);
+  rejects('199 too low\r\n', /three digits/);
+  // RFC 5321 §4.2: 2yz to 5yz, and y (the category) 0 to 5; 299 and 999 have three digits
+  // but are no reply codes, and the message says which rule they break.
+  rejects('299 weird ok\r\n', new RegExp('\\(it does not start with a reply code of RFC 5321 ' +
+    '§4\\.2, three digits from 200 to 559 with a middle digit from 0 to 5\\): "299 weird ok"'));
+  rejects('999 weird\r\n', /from 200 to 559.*"999 weird"/);
   rejects('250_ok\r\n', /not followed by a space/);
   rejects('250\x00bad\r\n', /"250\\x00bad"/);
 });
