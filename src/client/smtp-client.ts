@@ -1287,7 +1287,8 @@ export class SmtpClient extends EventEmitter {
     if (!bdat) {
       await this.#refuseEarlyReply(transport);
       const wire = dataOctets(tx.prepared!);
-      const octets = wire.reduce((sum, part) => sum + part.length, 0);
+      // The message's octets as sent (stuffed), without the `.` that ends them.
+      const octets = wire.reduce((sum, part) => sum + part.length, 0) - DATA_TERMINATOR.length;
       const sent = this.#enqueue(tx, wire, 'data-block', this.#timeouts.dataBlock, () => {
         tx.handedOver = true;
         tx.bytesOut = octets;
@@ -1381,7 +1382,7 @@ export class SmtpClient extends EventEmitter {
       // Only once the write that ends with the terminator has completed: a write that
       // failed (EPIPE, reset) never put the final `.` on the wire, so nothing was delivered.
       tx.handedOver = true;
-      tx.bytesOut = octets;
+      tx.bytesOut = octets - DATA_TERMINATOR.length;
     } else {
       // A piece that needs no change (CRLF already, no dot to stuff: base64, most text) is
       // written as it is; the next is read once the socket has room (back-pressure), so
@@ -1399,7 +1400,7 @@ export class SmtpClient extends EventEmitter {
       await this.#refuseEarlyReply(transport);
       await transport.write(tail, 'data-block', blockMs);
       tx.handedOver = true;
-      tx.bytesOut = total + tail.length;
+      tx.bytesOut = total + tail.length - DATA_TERMINATOR.length;
     }
     this.#transcript.note(`${tx.bytesOut} octets of message data`);
     this.#transcript.client('.');

@@ -157,7 +157,11 @@ export interface SendResult {
   recipients: RecipientResult[];
   /** The server's reply to the end of data (often carries the queue id). */
   reply: SmtpReply;
-  /** The octets of message data sent (after CRLF normalisation and dot-stuffing). */
+  /**
+   * The octets of message data sent: after CRLF normalisation, and with DATA after
+   * dot-stuffing, without the final `.` line (BDAT has none). A message with no line
+   * starting with `.` has the same size either way, the size the server stores.
+   */
   size: number;
   /** `DATA` or `BDAT`. */
   method: 'DATA' | 'BDAT';

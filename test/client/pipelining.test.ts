@@ -161,7 +161,7 @@ test('DATA: the final dot and the next MAIL, RCPT and DATA leave in one write', 
     { expectData: true }, 'S: 250 2.0.0 queued 2', ...QUIT]);
   const results = await Promise.all([send(run, 'b@y.test', 1), send(run, 'c@y.test', 2)]);
   assert.deepEqual(results.map((r) => [r.reply.lines[0], r.method, r.size]),
-    [['queued 1', 'DATA', 25], ['queued 2', 'DATA', 25]]);
+    [['queued 1', 'DATA', 22], ['queued 2', 'DATA', 22]]);
   await finish(run);
   assert.deepEqual(run.server.messages.map(String), [message(1), message(2)]);
   const all = reads(run.server);
@@ -170,10 +170,10 @@ test('DATA: the final dot and the next MAIL, RCPT and DATA leave in one write', 
   assert.deepEqual(run.lines.slice(4), [
     'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: DATA',
     'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go',
-    '*: 25 octets of message data', 'C: .',
+    '*: 22 octets of message data', 'C: .',
     'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<c@y.test>', 'C: DATA',
     'S: 250 2.0.0 queued 1', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go',
-    '*: 25 octets of message data', 'C: .', 'S: 250 2.0.0 queued 2', ...QUIT,
+    '*: 22 octets of message data', 'C: .', 'S: 250 2.0.0 queued 2', ...QUIT,
   ]);
 });
 
