@@ -134,15 +134,35 @@ function inspectVariable(pkg: Package, variable: Variable): InspectedVariable {
 }
 
 /**
- * True when an expression names a sensitive parameter: its value is as secret. By the text
+ * True when an expression names a sensitive parameter, or an expression variable that
+ * reads one (followed through any chain of variables): its value is as secret. By the text
  * (any case), so a name in a string literal counts too; more is masked, never less.
- *
- * TODO(package): a variable that reads such a variable is not masked; follow the references.
  */
 function readsSensitive(pkg: Package, expression: string): boolean {
   const text = expression.toLowerCase();
-  return [...pkg.parameters].some((p) => p.sensitive &&
-    text.includes(p.qualifiedName.toLowerCase()));
+  return sensitiveNames(pkg).some((name) => text.includes(name));
+}
+
+/**
+ * The names, lower case, whose values are secret: every sensitive parameter's qualified
+ * name, then, until nothing is added, every expression variable whose expression names one
+ * of them, as `User::Key` (in `@[User::Key]`) and as `@Key` (SSIS lets the namespace go).
+ */
+function sensitiveNames(pkg: Package): string[] {
+  const names = [...pkg.parameters].filter((p) => p.sensitive)
+    .map((p) => p.qualifiedName.toLowerCase());
+  const pending = pkg.variables.filter((v) => v.evaluateAsExpression);
+  for (let added = names.length > 0; added;) {
+    added = false;
+    for (const variable of [...pending]) {
+      const text = variable.expression.toLowerCase();
+      if (!names.some((name) => text.includes(name))) continue;
+      names.push(variable.qualifiedName.toLowerCase(), `@${variable.name.toLowerCase()}`);
+      pending.splice(pending.indexOf(variable), 1);
+      added = true;
+    }
+  }
+  return names;
 }
 
 /**

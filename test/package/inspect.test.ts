@@ -210,6 +210,15 @@ describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
           'DTS:DTSID="{00000000-0000-0000-0000-000000000001}" DTS:ObjectName="Ods" ' +
           'DTS:EvaluateAsExpression="True" ' +
           'DTS:Expression="@[$Project::OperationalDataStore_ConnectionString]">' +
+          '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>' +
+          // Chained: a variable that reads Ods without its namespace, and one reading that.
+          '<DTS:Variable DTS:CreationName="" DTS:Namespace="User" ' +
+          'DTS:DTSID="{00000000-0000-0000-0000-000000000002}" DTS:ObjectName="OdsCopy" ' +
+          'DTS:EvaluateAsExpression="True" DTS:Expression="&quot;x&quot; + @Ods">' +
+          '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>' +
+          '<DTS:Variable DTS:CreationName="" DTS:Namespace="User" ' +
+          'DTS:DTSID="{00000000-0000-0000-0000-000000000003}" DTS:ObjectName="OdsCopy2" ' +
+          'DTS:EvaluateAsExpression="True" DTS:Expression="@[User::OdsCopy]">' +
           '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>'));
         const report = inspectPackage(await loadPackage(file, { overrides: {
           set: [['User::PackageStatus', 'Server=db;User ID=sa;Password=CANARY-PW-123']] } }));
@@ -225,6 +234,8 @@ describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
         assert.deepEqual(variable('User::Ods'), { name: 'User::Ods', container: 'Package',
           type: 'DT_WSTR', value: '********', source: 'expression',
           expression: '@[$Project::OperationalDataStore_ConnectionString]' });
+        assert.equal(variable('User::OdsCopy')!.value, '********');
+        assert.equal(variable('User::OdsCopy2')!.value, '********');
         assert.deepEqual(variable('User::ErrorCount'), { name: 'User::ErrorCount',
           container: 'Package', type: 'DT_I4', value: '0', source: 'literal' });
         const json = JSON.stringify(report);
