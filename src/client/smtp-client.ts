@@ -349,7 +349,7 @@ export class SmtpClient extends EventEmitter {
   /** Connected and not broken; sends may be in flight. */
   get alive(): boolean {
     return this.#transport !== undefined && !this.#transport.closed && !this.#broken
-      && this.#greeting !== undefined;
+      && this.#greeting !== undefined && this.#transport.strayReply === undefined;
   }
 
   /** Sends accepted and not yet settled: on the wire or waiting for their turn. */
@@ -645,6 +645,15 @@ export class SmtpClient extends EventEmitter {
     if (transport.closed || this.#broken) {
       throw new SmtpConnectionError(`The session with ${this.#server} is closed.`, 'idle',
         { transcript: this.#transcript.recent() });
+    }
+    const stray = transport.strayReply;
+    if (stray !== undefined && this.inFlight === 0) {
+      this.#broken = true;
+      transport.destroy();
+      throw new SmtpConnectionError(`${this.#server} sent ${formatReply(stray)} when no ` +
+        'command was waiting for a reply (possible response injection), so the session was ' +
+        `closed before this ${what}: nothing of it was sent.`, 'idle',
+      { transcript: this.#transcript.recent() });
     }
     return transport;
   }
@@ -1193,6 +1202,7 @@ export class SmtpClient extends EventEmitter {
     const bytes: Buffer[] = [Buffer.from(text, 'utf8')];
     if (trailer !== undefined) bytes.push(trailer);
     return this.#enqueue(tx, bytes, stage, this.#timeouts.command, () => {
+      this.#transport?.expectReplies(lines.length);
       for (const line of lines) this.#transcript.client(line);
       onWrite?.();
     });
@@ -1269,7 +1279,10 @@ export class SmtpClient extends EventEmitter {
       if (tx.dataReady) {
         // 354 although nobody was accepted: end the data at once, empty.
         const ended = this.#enqueue(tx, [Buffer.from('.\r\n')], 'data-termination',
-          this.#timeouts.dataBlock, () => this.#transcript.client('.'));
+          this.#timeouts.dataBlock, () => {
+            transport.expectReplies(1);
+            this.#transcript.client('.');
+          });
         await ended;
         await this.#read('data-termination', this.#timeouts.dataTermination);
       }
@@ -1290,6 +1303,7 @@ export class SmtpClient extends EventEmitter {
       // The message's octets as sent (stuffed), without the `.` that ends them.
       const octets = wire.reduce((sum, part) => sum + part.length, 0) - DATA_TERMINATOR.length;
       const sent = this.#enqueue(tx, wire, 'data-block', this.#timeouts.dataBlock, () => {
+        transport.expectReplies(1);
         tx.handedOver = true;
         tx.bytesOut = octets;
         this.#transcript.note(`${octets} octets of message data`);
@@ -1371,6 +1385,7 @@ export class SmtpClient extends EventEmitter {
     const blockMs = this.#timeouts.dataBlock;
     if (tx.prepared !== undefined) {
       let octets = 0;
+      transport.expectReplies(1);
       for (const part of dataOctets(tx.prepared)) {
         for (let offset = 0; offset < part.length; offset += WRITE_SLICE) {
           const end = Math.min(offset + WRITE_SLICE, part.length);
@@ -1398,6 +1413,7 @@ export class SmtpClient extends EventEmitter {
       });
       const tail = Buffer.concat([normaliser.finish(), DATA_TERMINATOR]);
       await this.#refuseEarlyReply(transport);
+      transport.expectReplies(1);
       await transport.write(tail, 'data-block', blockMs);
       tx.handedOver = true;
       tx.bytesOut = total + tail.length - DATA_TERMINATOR.length;

@@ -68,6 +68,10 @@ export class SmtpTransport extends EventEmitter {
   #tlsInfo: TlsInfo | undefined;
   /** The stage of the last wait, named when the connection drops outside any wait. */
   #stage: SessionStage = 'connect';
+  /** Replies still owed for what was written (one per command line); the greeting first. */
+  #owed = 1;
+  /** The first reply, other than a 421, that came when none was owed (see `strayReply`). */
+  #stray: SmtpReply | undefined;
 
   private constructor(socket: Socket, options: TransportOptions, transcript: Transcript) {
     super();
@@ -189,6 +193,26 @@ export class SmtpTransport extends EventEmitter {
   }
 
   /**
+   * The first reply that came when every command written had had its reply: a server (or a
+   * machine on the path) ahead of the conversation. Read as the reply to the next command,
+   * it would shift every later reply by one (a refused message reported as taken), so the
+   * session must not be used again. A 421 is not counted: a server may send it unasked
+   * before closing (RFC 5321 §3.8).
+   */
+  get strayReply(): SmtpReply | undefined {
+    return this.#stray;
+  }
+
+  /**
+   * Counts `count` more replies owed, for commands written as raw octets (`write`,
+   * `writeAll`): pipelined command lines, and the `.` that ends message data. `writeLines`
+   * counts its own lines.
+   */
+  expectReplies(count: number): void {
+    this.#owed += count;
+  }
+
+  /**
    * The next reply, in order. Throws `SmtpTimeoutError` after `timeoutMs` (and closes the
    * connection), `SmtpConnectionError` when the connection closes first, or the
    * `SmtpProtocolError` that broke the connection.
@@ -232,6 +256,7 @@ export class SmtpTransport extends EventEmitter {
   async writeLines(lines: string[], stage: SessionStage, timeoutMs: number,
     trailer?: Buffer, reuse = false): Promise<void> {
     const text = lines.map((line) => line + CRLF).join('');
+    this.#owed += lines.length;
     for (const line of lines) this.transcript.client(line);
     if (trailer === undefined || trailer.length === 0) {
       await this.write(Buffer.from(text, 'utf8'), stage, timeoutMs);
@@ -460,6 +485,8 @@ export class SmtpTransport extends EventEmitter {
     }
     for (const reply of replies) {
       this.transcript.server(reply);
+      if (this.#owed > 0) this.#owed -= 1;
+      else if (reply.code !== 421) this.#stray ??= reply;
       const waiter = this.#waiter;
       if (waiter) {
         this.#waiter = undefined;
