@@ -56,7 +56,7 @@ export type SessionStage =
 const stageActivity: Record<SessionStage, string> = {
   'connect': 'while connecting',
   'tls-handshake': 'during the TLS handshake',
-  'greeting': 'before the server greeted',
+  'greeting': 'before the greeting',
   'ehlo': 'after EHLO',
   'helo': 'after HELO',
   'starttls': 'during STARTTLS',

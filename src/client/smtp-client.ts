@@ -650,10 +650,14 @@ export class SmtpClient extends EventEmitter {
     if (stray !== undefined && this.inFlight === 0) {
       this.#broken = true;
       transport.destroy();
-      throw new SmtpConnectionError(`${this.#server} sent ${formatReply(stray)} when no ` +
-        'command was waiting for a reply (possible response injection), so the session was ' +
-        `closed before this ${what}: nothing of it was sent.`, 'idle',
-      { transcript: this.#transcript.recent() });
+      const said = stray.code === ReplyCode.ServiceNotAvailable
+        ? `closed the session with ${formatReply(stray)} while it was idle`
+        : `sent ${formatReply(stray)} when no command was waiting for a reply (possible ` +
+          'response injection)';
+      throw new SmtpConnectionError(`${this.#server} ${said}, so the session was closed ` +
+        `before this ${what}: nothing of it was sent.`, 'idle',
+      { ...(stray.code === ReplyCode.ServiceNotAvailable ? { reply: stray } : {}),
+        transcript: this.#transcript.recent() });
     }
     return transport;
   }
@@ -661,11 +665,21 @@ export class SmtpClient extends EventEmitter {
   /** Reads a reply; a 421 closes the connection and throws `SmtpConnectionError`. */
   async #read(stage: SessionStage, timeoutMs: number): Promise<SmtpReply> {
     const transport = this.#transport!;
+    // A read after the session has failed gets that failure: when it is another
+    // transaction's timeout (its end of data never answered), this transaction lost its
+    // connection; it did not time out itself, and may be sent again if not handed over.
+    const failedBefore = transport.closed && !transport.hasUnreadReplies;
     let reply: SmtpReply;
     try {
       reply = await transport.readReply(stage, timeoutMs);
     } catch (error) {
       this.#broken = true;
+      if (failedBefore && error instanceof SmtpTimeoutError) {
+        throw new SmtpConnectionError(`The session with ${this.#server} failed while an ` +
+          `earlier transaction on it waited for a reply (${error.message.replace(/\.$/, '')}), ` +
+          `before this one's reply (${stage}) came.`, stage,
+        { transcript: this.#transcript.recent(), cause: error });
+      }
       throw error;
     }
     // Any reply may quote what the server received (a 421 or 535 echoing an AUTH line):
@@ -1607,18 +1621,20 @@ export class SmtpClient extends EventEmitter {
       if (tx.handedOver && tx.finalReply === undefined && !closedBy421) {
         const recipients = tx.recipients.map((r): RecipientResult =>
           (r.status === 'rejected' ? r : { recipient: r.recipient, status: 'unknown' }));
-        // Say what happened: a reply that could not be read, no reply in time, or a break.
+        // Say what happened: a reply that could not be read, no reply in time, or a break
+        // (whose own message says when, as "closed after the end of the message was sent").
         const what = error instanceof SmtpProtocolError
           ? `${this.#server} answered the end of the message with a reply that could not be ` +
-            'read, and the session was closed'
+            'read, and the session was closed. '
           : error instanceof SmtpTimeoutError
             ? `${this.#server} did not answer the end of the message in time, and the ` +
-              'session was closed'
-            : `The connection to ${this.#server} broke after the message was handed over ` +
-              'and before the server replied';
+              'session was closed. '
+            : error instanceof SmtpConnectionError && error.stage === 'data-termination' ? ''
+              : `The connection to ${this.#server} broke after the message was handed over ` +
+                'and before the server replied. ';
         const why = /[.)]$/.test(error.message) ? error.message : `${error.message}.`;
         return new SmtpUnknownOutcomeError(
-          `${what}. ${why} It may or may not have been accepted: do not resend without ` +
+          `${what}${why} It may or may not have been accepted: do not resend without ` +
             'checking.',
           recipients, { transcript: this.#transcript.recent(), cause: error });
       }

@@ -70,7 +70,7 @@ export class SmtpTransport extends EventEmitter {
   #stage: SessionStage = 'connect';
   /** Replies still owed for what was written (one per command line); the greeting first. */
   #owed = 1;
-  /** The first reply, other than a 421, that came when none was owed (see `strayReply`). */
+  /** The first reply that came when none was owed (see `strayReply`). */
   #stray: SmtpReply | undefined;
 
   private constructor(socket: Socket, options: TransportOptions, transcript: Transcript) {
@@ -196,8 +196,9 @@ export class SmtpTransport extends EventEmitter {
    * The first reply that came when every command written had had its reply: a server (or a
    * machine on the path) ahead of the conversation. Read as the reply to the next command,
    * it would shift every later reply by one (a refused message reported as taken), so the
-   * session must not be used again. A 421 is not counted: a server may send it unasked
-   * before closing (RFC 5321 §3.8).
+   * session must not be used again. That holds for a 421 too (a server may send it unasked
+   * before closing, RFC 5321 §3.8): one that keeps the connection open would otherwise
+   * answer the next MAIL, and the transaction the server then took be sent again.
    */
   get strayReply(): SmtpReply | undefined {
     return this.#stray;
@@ -486,7 +487,7 @@ export class SmtpTransport extends EventEmitter {
     for (const reply of replies) {
       this.transcript.server(reply);
       if (this.#owed > 0) this.#owed -= 1;
-      else if (reply.code !== 421) this.#stray ??= reply;
+      else this.#stray ??= reply;
       const waiter = this.#waiter;
       if (waiter) {
         this.#waiter = undefined;
@@ -528,9 +529,10 @@ export class SmtpTransport extends EventEmitter {
   #closedError(stage: SessionStage): SmtpConnectionError {
     const cause = this.#socketError;
     const { host, port } = this.#options;
-    const why = cause ? `: ${describeSocketError(cause)}` : ' by the server';
-    return new SmtpConnectionError(
-      `The connection to ${host}:${port} was closed ${describeStage(stage)} (${stage})${why}.`,
+    const by = cause ? '' : ' by the server';
+    const why = cause ? `: ${describeSocketError(cause)}` : '';
+    return new SmtpConnectionError(`The connection to ${host}:${port} was closed${by} ` +
+      `${describeStage(stage)} (${stage})${why}.`,
       stage,
       { transcript: this.transcript.recent(), cause });
   }

@@ -378,3 +378,24 @@ test('a streamed message has the connection to itself; the sends around it wait'
   assert.deepEqual(results.map((r) => r.reply.lines[0]), ['queued 1', 'queued 2', 'queued 3']);
   await finish(run);
 });
+
+test('DATA: when the first end of data is never answered, the second send (not handed over) ' +
+  'lost its connection; it did not time out itself', async () => {
+  const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'),
+    'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<b@y.test>', 'C: DATA',
+    'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok', 'S: 354 go', { expectData: true },
+    'C: MAIL FROM:<a@x.test>', 'C: RCPT TO:<c@y.test>', 'C: DATA', { stall: true }],
+  { timeouts: { dataTermination: 150 } });
+  const [first, second] = await settled([send(run, 'b@y.test', 1), send(run, 'c@y.test', 2)]);
+  assert.equal(first.status, 'rejected');
+  assert.ok(first.reason instanceof SmtpUnknownOutcomeError, String(first.reason));
+  assert.equal(second.status, 'rejected');
+  const error = second.reason as SmtpConnectionError;
+  assert.ok(error instanceof SmtpConnectionError && !(error instanceof SmtpUnknownOutcomeError),
+    String(error));
+  assert.equal(error.stage, 'mail');
+  assert.equal(error.message, `The session with 127.0.0.1:${run.server.port} failed while an ` +
+    'earlier transaction on it waited for a reply (Timed out after 150 ms waiting for the ' +
+    "server (data-termination)), before this one's reply (mail) came.");
+  await run.server.close();
+});

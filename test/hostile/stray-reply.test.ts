@@ -85,3 +85,34 @@ test('connection manager: after a stray reply the next message goes on a fresh s
   assert.equal(server.peers[0]!.lines.filter((line) => line.startsWith('MAIL')).length, 1);
   assert.deepEqual(server.errors, []);
 });
+
+test('connection manager: an unasked 421 on an idle session that stays open is not read as ' +
+  'the next MAIL reply; the message goes once, on a fresh session', async () => {
+  const server = await startFaultServer(async (peer) => {
+    await peer.hello(['PIPELINING', 'CHUNKING']);
+    await readTransaction(peer);
+    peer.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 ok 1\r\n');
+    if (peer.index === 0) {
+      await sleep(10);
+      peer.write('421 4.3.2 shutting down\r\n');
+      // Open still: a MAIL written now would be taken (and the message sent twice).
+      await peer.stall();
+      return;
+    }
+    await peer.serve();
+  });
+  servers.push(server);
+  const manager = new SmtpConnectionManager({ name: 'idle-421',
+    connectionString: `SmtpServer=127.0.0.1;Port=${server.port};EnableSsl=False;Timeout=5;` });
+  try {
+    await manager.send(ENVELOPE, MESSAGE);
+    await sleep(40);
+    const second = await manager.send(ENVELOPE, MESSAGE);
+    assert.equal(second.reply.lines[0], 'ok 1');
+  } finally {
+    await manager.close();
+  }
+  assert.equal(server.peers.length, 2);
+  assert.equal(server.peers[0]!.lines.filter((line) => line.startsWith('MAIL')).length, 1);
+  assert.deepEqual(server.errors, []);
+});
