@@ -20,6 +20,20 @@ after(async () => {
   await Promise.all(servers.map((server) => server.close()));
 });
 
+/**
+ * A fault server whose every connection greets, offers PIPELINING and CHUNKING, reads one
+ * pipelined transaction, then goes on as `after` says.
+ */
+async function chunkingServer(after: (peer: FaultPeer) => Promise<void>): Promise<FaultServer> {
+  const server = await startFaultServer(async (peer) => {
+    await peer.hello(['PIPELINING', 'CHUNKING']);
+    await readTransaction(peer);
+    await after(peer);
+  });
+  servers.push(server);
+  return server;
+}
+
 /** Reads one pipelined `MAIL RCPT BDAT n LAST <n octets>` transaction. */
 async function readTransaction(peer: FaultPeer): Promise<void> {
   await peer.expect(/^MAIL FROM:<sender@fault\.test>/);
@@ -30,13 +44,10 @@ async function readTransaction(peer: FaultPeer): Promise<void> {
 
 test('client: a reply after the last one owed makes the session unusable; the next send ' +
   'fails with nothing sent', async () => {
-  const server = await startFaultServer(async (peer) => {
-    await peer.hello(['PIPELINING', 'CHUNKING']);
-    await readTransaction(peer);
+  const server = await chunkingServer(async (peer) => {
     peer.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 ok 1\r\n250 2.0.0 stray\r\n');
     await peer.stall();
   });
-  servers.push(server);
   const client = faultClient({ port: server.port });
   try {
     await client.connect();
@@ -58,9 +69,7 @@ test('client: a reply after the last one owed makes the session unusable; the ne
 
 test('connection manager: after a stray reply the next message goes on a fresh session and ' +
   'its refusal is reported, not the stray 250', async () => {
-  const server = await startFaultServer(async (peer) => {
-    await peer.hello(['PIPELINING', 'CHUNKING']);
-    await readTransaction(peer);
+  const server = await chunkingServer(async (peer) => {
     if (peer.index === 0) {
       peer.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 ok 1\r\n250 2.0.0 stray\r\n');
       await peer.stall();
@@ -69,7 +78,6 @@ test('connection manager: after a stray reply the next message goes on a fresh s
     peer.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n554 5.7.1 rejected: spam\r\n');
     await peer.serve();
   });
-  servers.push(server);
   const manager = new SmtpConnectionManager({ name: 'stray',
     connectionString: `SmtpServer=127.0.0.1;Port=${server.port};EnableSsl=False;Timeout=5;` });
   try {
@@ -88,9 +96,7 @@ test('connection manager: after a stray reply the next message goes on a fresh s
 
 test('connection manager: an unasked 421 on an idle session that stays open is not read as ' +
   'the next MAIL reply; the message goes once, on a fresh session', async () => {
-  const server = await startFaultServer(async (peer) => {
-    await peer.hello(['PIPELINING', 'CHUNKING']);
-    await readTransaction(peer);
+  const server = await chunkingServer(async (peer) => {
     peer.write('250 2.1.0 ok\r\n250 2.1.5 ok\r\n250 2.0.0 ok 1\r\n');
     if (peer.index === 0) {
       await sleep(10);
@@ -101,7 +107,6 @@ test('connection manager: an unasked 421 on an idle session that stays open is n
     }
     await peer.serve();
   });
-  servers.push(server);
   const manager = new SmtpConnectionManager({ name: 'idle-421',
     connectionString: `SmtpServer=127.0.0.1;Port=${server.port};EnableSsl=False;Timeout=5;` });
   try {
