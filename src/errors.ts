@@ -87,6 +87,11 @@ const socketErrorWords: Record<string, string> = {
   ENETUNREACH: 'the network cannot be reached',
 };
 
+/** `host:port` for messages, an IPv6 address in brackets (`[::1]:25`, RFC 3986 §3.2.2). */
+export function formatEndpoint(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** "the server or the network reset it (ECONNRESET)", or the error's own message. */
 export function describeSocketError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -38,6 +38,7 @@ import {
   SmtpUnknownOutcomeError,
   type RecipientResult,
   type SessionStage,
+  formatEndpoint,
 } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { Secret } from '../secret.js';
@@ -410,7 +411,7 @@ export class SmtpClient extends EventEmitter {
         logger: this.#logger,
         maxReplyLineLength: this.#options.maxReplyLineLength,
         maxReplyLines: this.#options.maxReplyLines,
-        onTcpConnected: () => step('connect', `${this.#options.host}:${this.#port}`),
+        onTcpConnected: () => step('connect', this.#server),
       });
       this.#transport = transport;
       transport.once('close', () => {
@@ -629,7 +630,7 @@ export class SmtpClient extends EventEmitter {
   }
 
   get #server(): string {
-    return `${this.#options.host}:${this.#port}`;
+    return formatEndpoint(this.#options.host, this.#port);
   }
 
   #requireUsable(what: string, send = false): SmtpTransport {

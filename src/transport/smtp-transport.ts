@@ -15,6 +15,7 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import {
   describeSocketError,
   describeStage,
+  formatEndpoint,
   SmtpConnectionError,
   SmtpError,
   SmtpProtocolError,
@@ -90,6 +91,7 @@ export class SmtpTransport extends EventEmitter {
   static async connect(options: TransportOptions): Promise<SmtpTransport> {
     const transcript = options.transcript ?? new Transcript();
     const { host, port } = options;
+    const server = formatEndpoint(host, port);
     const tls = options.implicitTls === undefined
       ? undefined
       : prepareTls(host, port, options.implicitTls, options.logger);
@@ -103,7 +105,7 @@ export class SmtpTransport extends EventEmitter {
         socket.destroy();
         plain.destroy();
         reject(new SmtpTimeoutError('connect', options.connectTimeoutMs,
-          `Timed out after ${options.connectTimeoutMs} ms connecting to ${host}:${port}` +
+          `Timed out after ${options.connectTimeoutMs} ms connecting to ${server}` +
             `${handshaking ? ' (TLS handshake)' : ''}.`, { transcript: transcript.recent() }));
       }, options.connectTimeoutMs);
       const onTcp = (): void => {
@@ -128,10 +130,10 @@ export class SmtpTransport extends EventEmitter {
         socket.destroy();
         plain.destroy();
         reject(handshaking
-          ? new SmtpTlsError(`The TLS handshake with ${host}:${port} failed: ` +
+          ? new SmtpTlsError(`The TLS handshake with ${server} failed: ` +
               `${error.message}${error.code ? ` (${error.code})` : ''}.`,
             { transcript: transcript.recent(), cause: error })
-          : new SmtpConnectionError(`Could not connect to ${host}:${port}: ${error.message}.`,
+          : new SmtpConnectionError(`Could not connect to ${server}: ${error.message}.`,
             'connect', { transcript: transcript.recent(), cause: error, syscall: error.syscall }));
       };
       const cleanup = (): void => {
@@ -374,12 +376,13 @@ export class SmtpTransport extends EventEmitter {
    */
   async upgrade(settings: TlsOptions, timeoutMs: number): Promise<TlsInfo> {
     const { host, port } = this.#options;
+    const server = formatEndpoint(host, port);
     const plain = this.#socket;
     plain.pause();
     plain.removeListener('data', this.#onData);
     if (this.hasUnreadReplies || plain.readableLength > 0) {
       const error = new SmtpTlsError(
-        `${host}:${port} sent data after its 220 reply to STARTTLS and before the TLS ` +
+        `${server} sent data after its 220 reply to STARTTLS and before the TLS ` +
           'handshake; it was discarded and the connection closed (possible response ' +
           'injection by a machine on the path).',
         { transcript: this.transcript.recent() });
@@ -403,13 +406,13 @@ export class SmtpTransport extends EventEmitter {
         };
         const onError = (error: NodeJS.ErrnoException): void => {
           cleanup();
-          reject(new SmtpTlsError(`The TLS handshake with ${host}:${port} failed: ` +
+          reject(new SmtpTlsError(`The TLS handshake with ${server} failed: ` +
             `${error.message}${error.code ? ` (${error.code})` : ''}.`,
           { transcript: this.transcript.recent(), cause: error }));
         };
         const onClose = (): void => {
           cleanup();
-          reject(new SmtpTlsError(`${host}:${port} closed the connection during the TLS ` +
+          reject(new SmtpTlsError(`${server} closed the connection during the TLS ` +
             'handshake.', { transcript: this.transcript.recent() }));
         };
         const cleanup = (): void => {
@@ -478,8 +481,9 @@ export class SmtpTransport extends EventEmitter {
       replies = this.#parser.push(chunk);
     } catch (error) {
       const failure = error instanceof SmtpProtocolError
-        ? new SmtpProtocolError(`${error.message} (from ${this.#options.host}:` +
-            `${this.#options.port})`, { transcript: this.transcript.recent() })
+        ? new SmtpProtocolError(`${error.message} (from ` +
+            `${formatEndpoint(this.#options.host, this.#options.port)})`,
+        { transcript: this.transcript.recent() })
         : (error as SmtpError);
       this.#fail(failure);
       return;
@@ -529,9 +533,10 @@ export class SmtpTransport extends EventEmitter {
   #closedError(stage: SessionStage): SmtpConnectionError {
     const cause = this.#socketError;
     const { host, port } = this.#options;
+    const server = formatEndpoint(host, port);
     const by = cause ? '' : ' by the server';
     const why = cause ? `: ${describeSocketError(cause)}` : '';
-    return new SmtpConnectionError(`The connection to ${host}:${port} was closed${by} ` +
+    return new SmtpConnectionError(`The connection to ${server} was closed${by} ` +
       `${describeStage(stage)} (${stage})${why}.`,
       stage,
       { transcript: this.transcript.recent(), cause });

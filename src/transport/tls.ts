@@ -13,7 +13,7 @@
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-import { ConfigurationError, SmtpTlsError } from '../errors.js';
+import { ConfigurationError, SmtpTlsError, formatEndpoint } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { TlsInfo, TlsOptions } from '../client/types.js';
 
@@ -70,7 +70,7 @@ export function prepareTls(
     verify(socket, transcript) {
       const certificate = socket.getPeerCertificate();
       const info = describeTls(socket, certificate, socket.authorized);
-      const server = `${host}:${port}`;
+      const server = formatEndpoint(host, port);
       if (pin !== undefined) {
         const actual = (certificate.fingerprint256 ?? '').replace(/:/g, '').toUpperCase();
         if (actual !== pin) {
