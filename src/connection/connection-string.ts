@@ -334,8 +334,9 @@ export function splitConnectionString(text: string): ConnectionStringPair[] {
     const value = text.slice(index, end).trim();
     const last = value[value.length - 1];
     if (last === '"' || last === "'") {
-      throw syntaxError(start,
-        `the value of ${key} ends with a ${last} quote but does not start with one`);
+      const shownKey = keyForMessage(key);
+      throw syntaxError(start, `the value of ${shownKey.text}${cutReason(shownKey)} ends with ` +
+        `a ${last} quote but does not start with one`);
     }
     pairs.push({ key, value, position: start });
     index = end < length && text[end] === ';' ? end + 1 : length;
@@ -423,10 +424,59 @@ export function asciiClientDomain(name: string): string {
  * with no value, which the message says rather than showing a puzzling `"=a" has no "="`.
  */
 function missingEquals(key: string): string {
+  const shownKey = keyForMessage(key);
+  const quoted = `${shown(shownKey.text)}${cutReason(shownKey)}`;
   return key.includes('=')
-    ? `the key ${shown(key)} is never followed by a single "=" ("==" in a key stands for ` +
+    ? `the key ${quoted} is never followed by a single "=" ("==" in a key stands for ` +
         'a literal "=", so it does not end the key)'
-    : `the key ${shown(key)} has no "="`;
+    : `the key ${quoted} has no "="`;
+}
+
+/**
+ * The names after which a key's text may be a secret, lower case: the secret keys, the aliases
+ * `KEY_HINTS` points to them (`pwd`, `pass`, `token`...), and `secret` (`ClientSecret`).
+ */
+const SECRET_KEY_NAMES: readonly string[] = [...new Set([
+  ...KEYS.filter((spec) => spec.kind === 'secret').map((spec) => spec.key.toLowerCase()),
+  ...Object.entries(KEY_HINTS)
+    .filter(([, keys]) => keys.some((key) => KEYS_BY_LOWER.get(key.toLowerCase())?.kind ===
+      'secret'))
+    .map(([hint]) => hint),
+  'secret',
+])];
+
+/** A key (or keyless text) as a message may show it: `text`, cut after `secretName` if set. */
+interface KeyForMessage {
+  text: string;
+  /** The secret key's name the text was cut after, as written (`Password`); unset: not cut. */
+  secretName?: string;
+}
+
+/**
+ * A key as messages show it: cut after the first secret key's name it holds when anything
+ * follows the name (`Password==hunter2;UserName` is one key, as `==` is a literal `=`), so a
+ * password typed next to its key never reaches an error, a field or a log.
+ */
+function keyForMessage(key: string): KeyForMessage {
+  const lower = key.toLowerCase();
+  let start = -1;
+  let end = -1;
+  for (const name of SECRET_KEY_NAMES) {
+    const at = lower.indexOf(name);
+    if (at < 0) continue;
+    if (start < 0 || at < start || (at === start && at + name.length > end)) {
+      start = at;
+      end = at + name.length;
+    }
+  }
+  if (start < 0 || end >= key.trimEnd().length) return { text: key };
+  return { text: `${key.slice(0, end)}…`, secretName: key.slice(start, end) };
+}
+
+/** Why a key in a message ends with `…`, or `''` when it was not cut. */
+function cutReason(shownKey: KeyForMessage): string {
+  return shownKey.secretName === undefined ? ''
+    : ` (cut after "${shownKey.secretName}": what follows may be a secret)`;
 }
 
 /** Quotes a value for an error message: escaped, cut at 60 characters (`quoteValue`). */
@@ -655,22 +705,32 @@ export function parseConnectionString(
   if (trimmed !== '' && !trimmed.includes('=')) {
     // A bare host, as SSIS accepts: `smtphost` (trailing `;` tolerated).
     const host = trimmed.replace(/;+$/, '').trim();
-    if (host.includes(';') || /[\s\p{Cc}]/u.test(host)) {
-      throw new ConfigurationError('SmtpServer', `${shown(trimmed)} is neither a host name nor ` +
-        'a connection string.', 'Write a host (smtp.example.com) or key=value pairs ' +
-        '(SmtpServer=smtp.example.com;EnableSsl=True;).');
+    // `Password:hunter2` is no host: a secret key's name followed by more than a host holds.
+    const shownText = keyForMessage(trimmed);
+    const secretInside = shownText.secretName !== undefined && !/^[\w.-]+$/.test(host);
+    if (host.includes(';') || /[\s\p{Cc}]/u.test(host) || secretInside) {
+      throw new ConfigurationError('SmtpServer', `${shown(shownText.text)}${cutReason(shownText)}` +
+        ' is neither a host name nor a connection string.', 'Write a host (smtp.example.com) ' +
+        'or key=value pairs (SmtpServer=smtp.example.com;EnableSsl=True;).');
     }
     values.set(KEYS[0]!, host);
   } else {
     for (const pair of splitConnectionString(text)) {
       const spec = KEYS_BY_LOWER.get(pair.key.toLowerCase());
       if (!spec) {
-        const nearest = suggestKeys(pair.key);
         // The value of a key we do not know is never shown: a misspelt Password, or a
-        // ClientSecret of another product's syntax, holds a secret.
-        throw new ConfigurationError(pair.key,
-          'is not a key of an SMTP connection string (its value is not shown).',
+        // ClientSecret of another product's syntax, holds a secret. Nor is the key past a
+        // secret's name: `Password==x;UserName` and `Password:x;UserName` are keys.
+        const shownKey = keyForMessage(pair.key);
+        const cut = shownKey.secretName !== undefined;
+        const nearest = suggestKeys(cut ? shownKey.text.slice(0, -1) : pair.key);
+        throw new ConfigurationError(shownKey.text,
+          `is not a key of an SMTP connection string (its value is not shown${cut
+            ? `; the key is cut after "${shownKey.secretName}", as what follows may be a ` +
+              'secret' : ''}).`,
           (nearest.length > 0 ? `Did you mean ${nearest.join(' or ')}? ` : '') +
+          (cut && pair.key.includes('=') ? '"==" in a key stands for a literal "=": write ' +
+            'one "=" between a key and its value. ' : '') +
           `The keys are: ${CONNECTION_STRING_KEYS.join(', ')}.`);
       }
       // .NET: an empty value removes the key; later pairs override earlier ones.

@@ -78,6 +78,31 @@ describe('smtpcm --json on failures', () => {
     assert.doesNotMatch(result.stdout, /"x"/);
   });
 
+  it('a password typed into a key stays out of the text and --json output', async () => {
+    const cut = 'is not a key of an SMTP connection string (its value is not shown; the key ' +
+      'is cut after "Password", as what follows may be a secret).';
+    for (const text of ['SmtpServer=a;Password==CANARY-PW-123;UserName=u',
+      'SmtpServer=a;Password:CANARY-PW-123;UserName=u',
+      'SmtpServer=a;Password CANARY-PW-123;UserName=u']) {
+      const result = await runCli(['connection-string', 'validate', '--json', text]);
+      assert.equal(result.code, 1);
+      const out = json(result);
+      assert.equal(out.error.field, 'Password…');
+      assert.equal(String(out.error.message), `Password…: ${cut}`);
+      const human = await runCli(['connection-string', 'validate', text]);
+      assert.ok(human.stderr.startsWith(`smtpcm: Password…: ${cut} Did you mean Password?`),
+        human.stderr);
+      for (const output of [result.stdout, result.stderr, human.stdout, human.stderr]) {
+        assert.ok(!output.includes('CANARY'), output);
+      }
+    }
+    const trailing = await runCli(['connection-string', 'validate', '--json',
+      'SmtpServer=a;Password CANARY-PW-123']);
+    assert.equal(json(trailing).error.message, 'ConnectionString: syntax error at character ' +
+      '14: the key "Password…" (cut after "Password": what follows may be a secret) has no "=".');
+    assert.ok(!trailing.stdout.includes('CANARY') && !trailing.stderr.includes('CANARY'));
+  });
+
   it('validate --json has ok beside errors and warnings, as a parse failure has', async () => {
     const result = await runCli(['connection-string', 'validate', 'SmtpServer=a_b!;', '--json']);
     assert.equal(result.code, 1);
@@ -119,6 +144,24 @@ describe('smtpcm --json on failures', () => {
     assert.ok(transcript.includes('S: 535 5.7.8 Authentication credentials invalid'));
     assert.doesNotMatch(result.stdout + result.stderr, /s3cret-pw/);
     assert.doesNotMatch(result.stdout, /czNjcmV0/); // base64 of the password's start
+  });
+
+  it('a refused password gets one fix, the one that names the keys', async () => {
+    const port = await serve(async (peer) => {
+      await peer.hello(['AUTH PLAIN']);
+      await peer.expect(/^AUTH PLAIN \S+$/);
+      peer.reply('535 5.7.8 Authentication credentials invalid');
+      await rest(peer);
+    });
+    const result = await send(plain(port, 'UserName=u;Password=s3cret-pw;AllowInsecureAuth=True'),
+      '--json');
+    const out = json(result);
+    assert.equal(out.error.message, '127.0.0.1 refused the password for u with PLAIN: 535 ' +
+      '5.7.8 Authentication credentials invalid. No other mechanism was tried, to avoid ' +
+      'locking the account.');
+    assert.equal(out.error.fix,
+      'Check UserName and Password (or AuthMechanisms) in the connection string.');
+    assert.equal(result.stderr.match(/Check /g)?.length, 1, result.stderr);
   });
 
   it('keeps the recipients of a send nobody accepted', async () => {

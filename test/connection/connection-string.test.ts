@@ -254,6 +254,64 @@ describe('secrets', () => {
       (error: Error) => !error.message.includes('pa') && error instanceof ConfigurationError);
   });
 
+  test('a secret typed into a key is cut after the secret key\'s name in every error', () => {
+    const cutNote = 'the key is cut after "Password", as what follows may be a secret';
+    const unknownKey = (text: string, field: string, note: string): void => {
+      assert.throws(() => parseConnectionString(text), (error: unknown) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.equal(error.field, field);
+        assert.equal(error.message.slice(0, error.message.indexOf(').') + 2),
+          `${field}: is not a key of an SMTP connection string (its value is not shown; ${note}).`);
+        assert.ok(!JSON.stringify({ ...error, message: error.message }).includes('CANARY'));
+        return true;
+      });
+    };
+    // "==" is a literal "=" in a key: the password and the next pair are part of the key.
+    unknownKey('SmtpServer=a;Password==CANARY-PW-123;UserName=u', 'Password…', cutNote);
+    unknownKey('SmtpServer=a;Password:CANARY-PW-123;UserName=u', 'Password…', cutNote);
+    unknownKey('SmtpServer=a;Password CANARY-PW-123;UserName=u', 'Password…', cutNote);
+    unknownKey('SmtpServer=a;pwd CANARY-PW-123;UserName=u', 'pwd…',
+      'the key is cut after "pwd", as what follows may be a secret');
+    unknownKey('SmtpServer=a;AccessToken:CANARY=x', 'AccessToken…',
+      'the key is cut after "AccessToken", as what follows may be a secret');
+    unknownKey('SmtpServer=a;MyClientSecret:CANARY=x', 'MyClientSecret…',
+      'the key is cut after "Secret", as what follows may be a secret');
+    assert.throws(() => parseConnectionString('SmtpServer=a;Password==CANARY-PW-123;UserName=u'),
+      (error: ConfigurationError) => error.fix.startsWith('Did you mean Password? "==" in a ' +
+        'key stands for a literal "=": write one "=" between a key and its value.'));
+    // A key that is only a secret key's name, or holds none, is shown whole.
+    assertConfigError(() => parseConnectionString('SmtpServer=a;Pwd=CANARY'), 'Pwd', 'Password');
+
+    const syntax = (text: string, problem: string): void => {
+      assert.throws(() => parseConnectionString(text), (error: ConfigurationError) => {
+        assert.equal(error.field, 'ConnectionString');
+        assert.equal(error.message.split('. Write')[0], `ConnectionString: ${problem}`);
+        return true;
+      });
+    };
+    syntax('SmtpServer=a;Password CANARY-PW-123', 'syntax error at character 14: the key ' +
+      '"Password…" (cut after "Password": what follows may be a secret) has no "="');
+    syntax('SmtpServer=a;Password==CANARY-PW-123', 'syntax error at character 14: the key ' +
+      '"Password…" (cut after "Password": what follows may be a secret) is never followed by ' +
+      'a single "=" ("==" in a key stands for a literal "=", so it does not end the key)');
+    syntax("SmtpServer=a;Password==CANARY';x=1'", 'syntax error at character 14: the value of ' +
+      'Password… (cut after "Password": what follows may be a secret) ends with a \' quote ' +
+      'but does not start with one');
+    // Without any "=", the text is read as a bare host.
+    for (const text of ['Password CANARY-PW-123', 'Password:CANARY-PW-123']) {
+      assert.throws(() => parseConnectionString(text), (error: ConfigurationError) => {
+        assert.equal(error.field, 'SmtpServer');
+        assert.equal(error.message, 'SmtpServer: "Password…" (cut after "Password": what ' +
+          'follows may be a secret) is neither a host name nor a connection string. Write a ' +
+          'host (smtp.example.com) or key=value pairs (SmtpServer=smtp.example.com;' +
+          'EnableSsl=True;).');
+        return true;
+      });
+    }
+    assert.equal(parseConnectionString('smtp-token.example.com').smtpServer,
+      'smtp-token.example.com');
+  });
+
   test('resolveSettings reads env: and file: secrets and names what is missing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'smtpcm-secret-'));
     try {

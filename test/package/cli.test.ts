@@ -1,6 +1,10 @@
 /** `smtpcm inspect` and `smtpcm run` as a user runs them: a child process, exit codes. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { corpus, corpusSkipReason, repoRoot } from '../support/corpus.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
@@ -113,6 +117,37 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
     assert.ok(inspect.stdout.split('\n').includes(`    FileAttachments: ${path}  [literal]`),
       inspect.stdout);
   });
+
+  it('a password typed into a key of the connection string is cut in inspect and run',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'smtpcm-canary-'));
+      try {
+        const file = join(dir, 'Package1.dtsx');
+        const original = readFileSync(corpus('vglukhov', 'Package1.dtsx'), 'utf8');
+        const server = 'SmtpServer=192.0.2.4;UseWindowsAuthentication=False;EnableSsl=False;';
+        assert.ok(original.includes(server));
+        writeFileSync(file, original.replace(server,
+          'SmtpServer=127.0.0.1;Password==CANARY-PW-789;UserName=u'));
+        const message = 'The connection string is not valid: Password…: is not a key of an ' +
+          'SMTP connection string (its value is not shown; the key is cut after "Password", ' +
+          'as what follows may be a secret).';
+        const inspect = await smtpcm('inspect', file);
+        assert.equal(inspect.code, 1);
+        assert.ok(inspect.stdout.includes(`connection manager "SMTP Connection Manager": ` +
+          message), inspect.stdout);
+        const json = await smtpcm('inspect', file, '--json');
+        const problems = JSON.parse(json.stdout).problems as Array<{ message: string }>;
+        assert.ok(problems.some((p) => p.message.startsWith(message)), json.stdout);
+        const run = await smtpcm('run', file, '--dry-run');
+        assert.equal(run.code, 1);
+        assert.ok(run.stdout.includes(message), run.stdout);
+        for (const output of [inspect, json, run]) {
+          assert.ok(!`${output.stdout}${output.stderr}`.includes('CANARY'), output.stdout);
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
 
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
     const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
