@@ -246,8 +246,8 @@ function credentialsError(
     what = `the password for ${auth.username ?? 'the user'}`;
   }
   return new SmtpAuthenticationError(
-    `${context.host} refused ${what} with ${mechanism}: ${reply}. Check the credentials; ` +
-      'no other mechanism was tried, to avoid locking the account.',
+    `${context.host} refused ${what} with ${mechanism}: ${reply}. No other mechanism was ` +
+      'tried, to avoid locking the account.',
     'credentials',
     { mechanism, reply: outcome.reply, tried },
   );
