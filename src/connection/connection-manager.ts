@@ -292,7 +292,8 @@ export class SmtpConnectionManager {
    * handed over, so nothing was delivered), it is sent once more on a fresh connection, if the
    * message can be produced again (a Buffer, a string, a function returning a new stream, or a
    * stream not yet read); when that fails too, the error says so. `SmtpUnknownOutcomeError` is
-   * never retried: the server may have the message.
+   * never retried: the server may have the message. Nor is a send the caller aborted
+   * (`options.signal`): its error is the client's, saying it was aborted.
    *
    * With `DeliveryMethod=PickupDirectory` the message is written as an `.eml` file instead
    * (see pickup-directory.ts) and every recipient is reported accepted.
@@ -327,6 +328,9 @@ export class SmtpConnectionManager {
         const sessionSurvives = (error instanceof SmtpCommandError ||
           error instanceof SmtpRecipientsError) && connection.client.alive;
         pool.release(connection, { broken: !sessionSurvives });
+        // The caller's own abort is not a dropped connection: the client's error says the
+        // send was aborted (and whether anything was delivered); no fresh connection.
+        if (options?.signal?.aborted) throw error;
         if (error instanceof SmtpConnectionError && attempt === 1 && replayable(message)) {
           first = error;
           this.#logger.warn({ connection: this.name, connectionId: connection.id,

@@ -250,6 +250,38 @@ describe('SmtpConnectionManager against smtp-server', () => {
       assert.equal(server.commands.filter((c) => c.startsWith('C: MAIL')).length, 2);
     }));
 
+  test('a send the caller aborts is not retried on a fresh connection', () =>
+    withServer({}, async (server) => {
+      const manager = new SmtpConnectionManager({ connectionString: connectionString(server) });
+      const controller = new AbortController();
+      let streams = 0;
+      // The message stalls after its first chunk; the caller gives up while it is being sent.
+      const stalled = (): Readable => {
+        streams += 1;
+        let pushed = false;
+        return new Readable({ read() {
+          if (pushed) return;
+          pushed = true;
+          this.push('From: a@example.com\r\nSubject: stalled\r\n\r\n');
+          setImmediate(() => controller.abort());
+        } });
+      };
+      try {
+        await assert.rejects(manager.send(envelope, stalled, { signal: controller.signal }),
+          (error: Error) => {
+            assert.ok(error instanceof SmtpConnectionError);
+            assert.equal(error.message, 'The send was aborted (SendOptions.signal) before its ' +
+              'end of data was written: nothing of it was delivered.');
+            return true;
+          });
+      } finally {
+        await manager.close();
+      }
+      assert.equal(streams, 1);
+      assert.equal(server.connections, 1);
+      assert.equal(server.messages.length, 0);
+    }));
+
   test('an unknown outcome is never retried', () =>
     withServer({ dropAtDataEnd: () => true }, async (server) => {
       const manager = new SmtpConnectionManager({ connectionString: connectionString(server) });
