@@ -298,7 +298,9 @@ export class ConnectionPool {
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) {
       waiter.fail(new SmtpConnectionError(
-        `The connection manager ${this.#options.name} was closed while waiting for a session.`,
+        `The connection manager ${this.#options.name} was closed (close()) while this send ` +
+          'waited for a session: nothing of it was sent. Send it again: a send() after close() ' +
+          'opens new connections.',
         'connect'));
     }
     for (const entry of this.#idle.splice(0)) {
@@ -311,7 +313,9 @@ export class ConnectionPool {
   #checkOpen(): void {
     if (this.#closed) {
       throw new SmtpConnectionError(
-        `The connection manager ${this.#options.name} is closed; create a new one to send.`,
+        `The connection manager ${this.#options.name} was closed (close()) before this send ` +
+          'had a session: nothing of it was sent. Send it again: a send() after close() opens ' +
+          'new connections.',
         'connect');
     }
   }

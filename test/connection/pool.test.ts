@@ -159,6 +159,23 @@ describe('ConnectionPool', () => {
     pool.release(connection);
     await pool.close();
     assert.equal(clients[0]!.quits, 1);
-    await assert.rejects(pool.acquire(), SmtpConnectionError);
+    await assert.rejects(pool.acquire(), (error: unknown) =>
+      error instanceof SmtpConnectionError && error.message === 'The connection manager test ' +
+        'was closed (close()) before this send had a session: nothing of it was sent. Send it ' +
+        'again: a send() after close() opens new connections.');
+  });
+
+  test('close() fails a caller waiting for a session, saying nothing of it was sent', async () => {
+    const { pool } = makePool({ maxConnections: 1 });
+    const held = await pool.acquire();
+    const waiting = pool.acquire();
+    await new Promise((resolve) => setImmediate(resolve));
+    const closed = pool.close();
+    await assert.rejects(waiting, (error: unknown) =>
+      error instanceof SmtpConnectionError && error.message === 'The connection manager test ' +
+        'was closed (close()) while this send waited for a session: nothing of it was sent. ' +
+        'Send it again: a send() after close() opens new connections.');
+    pool.release(held);
+    await closed;
   });
 });
