@@ -5,6 +5,8 @@
 import { ConfigurationError } from '../errors.js';
 import type { DataTypeName } from '../dtsx/model.js';
 import type { SsisType, SsisValue } from './expressions/index.js';
+import { integerValue } from './expressions/convert.js';
+import { integerRange } from './expressions/type-spec.js';
 
 /**
  * Reads a date as SSIS stores it: the invariant US form `M/D/YYYY h:mm:ss AM` (what .dtsx
@@ -35,7 +37,7 @@ export function parseSsisDate(text: string): Date | undefined {
 }
 
 const INTEGER_TYPES = new Set<DataTypeName>([
-  'DT_I1', 'DT_I2', 'DT_I4', 'DT_UI1', 'DT_UI2', 'DT_UI4',
+  'DT_I1', 'DT_I2', 'DT_I4', 'DT_I8', 'DT_UI1', 'DT_UI2', 'DT_UI4', 'DT_UI8',
 ]);
 
 /**
@@ -59,12 +61,13 @@ export function valueFromText(text: string, type: DataTypeName, field: string): 
     return fail('a Boolean (True or False)');
   }
   if (INTEGER_TYPES.has(type)) {
-    if (!/^[-+]?\d+$/.test(trimmed)) return fail('an integer');
-    return { type: type as SsisType, value: Number(trimmed) };
-  }
-  if (type === 'DT_I8' || type === 'DT_UI8') {
-    if (!/^[-+]?\d+$/.test(trimmed)) return fail('an integer');
-    return { type, value: BigInt(trimmed) };
+    // Read as a BigInt, checked against the type's range before any conversion to a number.
+    const [min, max] = integerRange(type as SsisType);
+    const whole = /^[-+]?\d+$/.test(trimmed) ? BigInt(trimmed) : undefined;
+    if (whole === undefined || whole < min || whole > max) {
+      return fail(`an integer (${type}) from ${min} to ${max}`);
+    }
+    return integerValue(type as SsisType, whole);
   }
   if (type === 'DT_R4' || type === 'DT_R8') {
     const number = Number(trimmed);

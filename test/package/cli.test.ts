@@ -149,6 +149,16 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
       }
     });
 
+  it('run refuses a --param out of its integer type\'s range, naming the range', async () => {
+    const result = await smtpcm('run', corpus('dataalias', 'AzureFunction_pg_CallDataFactory.dtsx'),
+      '--event', 'OnError', '--connection', 'SMTP Connection Manager=SmtpServer=127.0.0.1;Port=1;',
+      '--param', 'pkg_IssueId=4294967296', '--dry-run');
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.equal(result.stderr, 'smtpcm: $Package::pkg_IssueId: "4294967296" is not an integer ' +
+      '(DT_I4) from -2147483648 to 2147483647. Give a value of the variable\'s type (DT_I4).\n');
+  });
+
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
     const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
       '--connection', 'Nope=SmtpServer=127.0.0.1;');

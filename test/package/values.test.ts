@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { DataTypeName } from '../../src/dtsx/model.js';
 import { maskConnectionString } from '../../src/package/mask.js';
 import { setConnectionStringKey } from '../../src/package/package.js';
 import { parseSsisDate, valueFromText } from '../../src/package/values.js';
@@ -23,8 +24,35 @@ describe('values as SSIS stores them', () => {
       { type: 'DT_I8', value: 9007199254740993n });
     assert.deepEqual(valueFromText(' a ', 'DT_WSTR', 'x'), { type: 'DT_WSTR', value: ' a ' });
     assert.deepEqual(valueFromText('', 'DT_OBJECT', 'x'), { type: 'DT_NULL', value: null });
-    assert.throws(() => valueFromText('12x', 'DT_I4', 'User::Count'),
-      /User::Count: "12x" is not an integer\./);
+    assert.throws(() => valueFromText('12x', 'DT_I4', 'User::Count'), { message:
+      'User::Count: "12x" is not an integer (DT_I4) from -2147483648 to 2147483647. Give a ' +
+      'value of the variable\'s type (DT_I4).' });
+  });
+
+  it('refuses an integer outside its type\'s range, read without rounding', () => {
+    const refused = (text: string, type: DataTypeName, range: string): void =>
+      assert.throws(() => valueFromText(text, type, '$Package::pkg_IssueId'), { message:
+        `$Package::pkg_IssueId: "${text}" is not an integer (${type}) from ${range}. Give a ` +
+        `value of the variable's type (${type}).` });
+    const i4 = '-2147483648 to 2147483647';
+    for (const text of ['4294967296', '2147483648', '-2147483649', '12345678901234567890',
+      '0x10', '1e3']) {
+      refused(text, 'DT_I4', i4);
+    }
+    assert.deepEqual(valueFromText('2147483647', 'DT_I4', 'x'), { type: 'DT_I4',
+      value: 2147483647 });
+    assert.deepEqual(valueFromText('-2147483648', 'DT_I4', 'x'), { type: 'DT_I4',
+      value: -2147483648 });
+    refused('128', 'DT_I1', '-128 to 127');
+    refused('-32769', 'DT_I2', '-32768 to 32767');
+    refused('256', 'DT_UI1', '0 to 255');
+    refused('-1', 'DT_UI2', '0 to 65535');
+    refused('4294967296', 'DT_UI4', '0 to 4294967295');
+    refused('9223372036854775808', 'DT_I8', '-9223372036854775808 to 9223372036854775807');
+    refused('18446744073709551616', 'DT_UI8', '0 to 18446744073709551615');
+    assert.deepEqual(valueFromText('18446744073709551615', 'DT_UI8', 'x'), { type: 'DT_UI8',
+      value: 18446744073709551615n });
+    assert.deepEqual(valueFromText('+255', 'DT_UI1', 'x'), { type: 'DT_UI1', value: 255 });
   });
 });
 
