@@ -4,6 +4,7 @@
  * the control flow runs them.
  */
 import { parseConnectionString } from '../connection/connection-string.js';
+import { ConfigurationError } from '../errors.js';
 import type { ExecutableDefinition, PrecedenceConstraintDefinition } from '../dtsx/model.js';
 import type { SendMailTaskProperties } from '../tasks/send-mail-task.js';
 import type { PackageConnection } from './connections.js';
@@ -163,12 +164,17 @@ export function resolveConnection(pkg: Package, connection: PackageConnection): 
     } catch (error) {
       const empty = (resolved.value ?? '').trim() === '' ||
         /SmtpServer: is empty/.test((error as Error).message);
+      const emptyFix = `Set SmtpServer in the package, or give it with --connection ` +
+        `"${connection.name}=SmtpServer=host;".`;
+      // Any other error carries its own fix (an unknown key: the nearest and the valid keys).
+      const fix = !empty && error instanceof ConfigurationError ? error.fix : emptyFix;
+      const text = (error as Error).message;
       problems.push({ severity: 'error', code: empty ? 'empty-server' : 'invalid-connection-string',
         where,
         message: empty ? 'The SMTP server is empty: there is nothing to connect to.'
-          : `The connection string is not valid: ${(error as Error).message}`,
-        fix: `Set SmtpServer in the package, or give it with --connection ` +
-          `"${connection.name}=SmtpServer=host;".` });
+          : `The connection string is not valid: ${text.endsWith(` ${fix}`)
+            ? text.slice(0, -fix.length - 1) : text}`,
+        fix });
     }
   }
   return { connection, connectionString: resolved, problems };

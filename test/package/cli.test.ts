@@ -149,6 +149,34 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
       }
     });
 
+  it('an unknown key in the connection string gets the unknown key\'s fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'smtpcm-unknown-key-'));
+    try {
+      const file = join(dir, 'Package1.dtsx');
+      const original = readFileSync(corpus('vglukhov', 'Package1.dtsx'), 'utf8');
+      writeFileSync(file, original.replace(
+        'SmtpServer=192.0.2.4;UseWindowsAuthentication=False;EnableSsl=False;',
+        'SmtpServer=127.0.0.1;Pwd=x;'));
+      const message = 'The connection string is not valid: Pwd: is not a key of an SMTP ' +
+        'connection string (its value is not shown).';
+      const fix = 'Did you mean Password? The keys are: SmtpServer, UseWindowsAuthentication, ' +
+        'EnableSsl, Timeout, Port, SecureSocketOptions, UserName, Password, Domain, ' +
+        'TargetName, AuthMechanisms, AccessToken, ClientDomain, TrustServerCertificate, ' +
+        'CaFile, CertificateThumbprint, MinTlsVersion, AllowInsecureAuth, MaxConnections, ' +
+        'MaxMessagesPerConnection, DeliveryMethod, PickupDirectoryLocation.';
+      const inspect = await smtpcm('inspect', file, '--json');
+      const problems = JSON.parse(inspect.stdout).problems as Array<Record<string, string>>;
+      assert.deepEqual(problems.filter((p) => p.code === 'invalid-connection-string'), [{
+        severity: 'error', code: 'invalid-connection-string',
+        where: 'connection manager "SMTP Connection Manager"', message, fix }]);
+      const run = await smtpcm('run', file, '--dry-run');
+      assert.equal(run.code, 1);
+      assert.ok(run.stdout.split('\n').includes(`         ${message} ${fix}`), run.stdout);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('run refuses a --param out of its integer type\'s range, naming the range', async () => {
     const result = await smtpcm('run', corpus('dataalias', 'AzureFunction_pg_CallDataFactory.dtsx'),
       '--event', 'OnError', '--connection', 'SMTP Connection Manager=SmtpServer=127.0.0.1;Port=1;',
