@@ -62,12 +62,20 @@ export interface LoadedPackage {
   problems: PackageProblem[];
 }
 
+/** An assignment of the right kind for each option, as the `run` help shows them. */
+const ASSIGNMENT_EXAMPLES: Record<string, string> = {
+  '--set': 'User::X=hello',
+  '--param': '$Project::X=hello',
+  '--connection': '"SMTP Connection Manager=SmtpServer=smtp.example.com;"',
+};
+
 /** Splits `NAME=VALUE` at the first `=`; throws ConfigurationError naming the option. */
 export function parseAssignment(text: string, option: string): [string, string] {
   const eq = text.indexOf('=');
   if (eq <= 0) {
+    const example = ASSIGNMENT_EXAMPLES[option];
     throw new ConfigurationError(option, `"${text}" is not NAME=VALUE.`,
-      `Write ${option} NAME=VALUE, e.g. ${option} User::X=hello.`);
+      `Write ${option} NAME=VALUE${example ? `, e.g. ${option} ${example}` : ''}.`);
   }
   return [text.slice(0, eq).trim(), text.slice(eq + 1)];
 }

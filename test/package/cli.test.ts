@@ -187,6 +187,21 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
       '(DT_I4) from -2147483648 to 2147483647. Give a value of the variable\'s type (DT_I4).\n');
   });
 
+  it('an assignment without "=" is answered with an example of its own option', async () => {
+    const file = corpus('lucmilot', 'SendMailTask.dtsx');
+    const param = await smtpcm('run', file, '--param', 'prj_To_ErrorMail');
+    assert.equal(param.code, 1);
+    assert.equal(param.stderr, 'smtpcm: --param: "prj_To_ErrorMail" is not NAME=VALUE. Write ' +
+      '--param NAME=VALUE, e.g. --param $Project::X=hello.\n');
+    const set = await smtpcm('run', file, '--set', 'X');
+    assert.equal(set.stderr, 'smtpcm: --set: "X" is not NAME=VALUE. Write --set NAME=VALUE, ' +
+      'e.g. --set User::X=hello.\n');
+    const connection = await smtpcm('run', file, '--connection', 'X');
+    assert.equal(connection.stderr, 'smtpcm: --connection: "X" is not NAME=VALUE. Write ' +
+      '--connection NAME=VALUE, e.g. --connection "SMTP Connection Manager=SmtpServer=' +
+      'smtp.example.com;".\n');
+  });
+
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
     const result = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'),
       '--connection', 'Nope=SmtpServer=127.0.0.1;');
