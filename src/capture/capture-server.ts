@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { formatEndpoint } from '../errors.js';
 
 export interface CaptureServerOptions {
   /** Where `.eml` files go (created when missing). */
@@ -129,7 +130,8 @@ export async function startCaptureServer(options: CaptureServerOptions): Promise
       const fix = error.code === 'EADDRINUSE' ? ' Choose another port (0 picks a free one).' : '';
       rejectListen(
         Object.assign(
-          new Error(`Cannot listen on ${host}:${options.port ?? 0}: ${error.message}.${fix}`),
+          new Error(`Cannot listen on ${formatEndpoint(host, options.port ?? 0)}: ` +
+            `${error.message}.${fix}`),
           { code: error.code },
         ),
       );

@@ -1,5 +1,6 @@
 /** Human-readable rendering of the connection manager's test-connection report. */
 import type { TestConnectionReport } from '../connection/connection-manager.js';
+import { formatEndpoint } from '../errors.js';
 import { tidy } from './output.js';
 
 export function reportSucceeded(report: TestConnectionReport): boolean {
@@ -13,7 +14,7 @@ export function formatTestReport(report: TestConnectionReport): string {
   if (report.server) {
     const address = report.resolvedAddress ? ` (${report.resolvedAddress})` : '';
     const { host, port, secure } = report.server;
-    lines.push(`Server: ${tidy(host)}:${port}${address}, ${secure}`);
+    lines.push(`Server: ${tidy(formatEndpoint(host, port))}${address}, ${secure}`);
   }
   for (const step of report.steps) {
     const detail = step.detail ? `  ${step.detail}` : '';

@@ -21,6 +21,7 @@ import type {
 } from '../client/types.js';
 import {
   ConfigurationError,
+  formatEndpoint,
   SmtpCommandError,
   SmtpConnectionError,
   SmtpError,
@@ -36,6 +37,7 @@ import {
 } from '../log.js';
 import { formatReply } from '../protocol/reply.js';
 import {
+  DEFAULT_PORT,
   formatConnectionString,
   parseConnectionString,
   resolveSettings,
@@ -569,7 +571,9 @@ export class SmtpConnectionManager {
     try {
       await client.connect();
       const mechanism = await client.authenticate();
-      this.#logger.debug({ connection: this.name, server: `${options.host}:${options.port}`,
+      // resolveSettings always sets the port; 25 is only the client's own default.
+      const server = formatEndpoint(options.host, options.port ?? DEFAULT_PORT);
+      this.#logger.debug({ connection: this.name, server,
         mechanism: mechanism ?? 'none', tls: client.tlsInfo?.protocol ?? 'none' },
         'Opened an SMTP session for the pool.');
       return client;

@@ -29,6 +29,18 @@ after(async () => {
 });
 
 describe('capture server', () => {
+  it('names an IPv6 address it cannot listen on in brackets: [::1]:PORT', async () => {
+    const first = await startCaptureServer({ dir: join(dir, 'ipv6-a'), host: '::1' });
+    try {
+      assert.equal(first.host, '::1');
+      await assert.rejects(startCaptureServer({ dir: join(dir, 'ipv6-b'), host: '::1',
+        port: first.port }), (error: Error) => error.message.startsWith(
+        `Cannot listen on [::1]:${first.port}: `));
+    } finally {
+      await first.close();
+    }
+  });
+
   it('writes each message unchanged to an .eml file, with the whole envelope', async () => {
     const out = join(dir, 'plain');
     const server = await startCaptureServer({ dir: out });

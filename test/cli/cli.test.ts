@@ -299,6 +299,14 @@ describe('smtpcm send', () => {
 });
 
 describe('smtpcm capture', () => {
+  it('prints an IPv6 address it listens on in brackets', async () => {
+    const cli = startCli(['capture', '--port', '0', '--host', '::1', '--dir', join(dir, 'v6')]);
+    const [line] = await cli.waitFor(/^Listening on .*$/m);
+    cli.child.kill('SIGINT');
+    await cli.exited;
+    assert.match(line, /^Listening on \[::1\]:\d+ \(no TLS, no AUTH\); /);
+  });
+
   it('writes each message to DIR, prints one line per message, stops on SIGINT', async () => {
     const out = join(dir, 'captured');
     const cli = startCli(['capture', '--port', '0', '--dir', out]);

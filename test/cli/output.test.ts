@@ -136,6 +136,20 @@ describe('formatTestReport', () => {
         'Logged in with: none (not reached)');
     });
 
+  test('an IPv6 server is named in brackets before its port', () => {
+    const report: TestConnectionReport = {
+      success: true,
+      connection: { name: 'command line', connectionString: 'SmtpServer=[::1];Port=35313;' },
+      deliveryMethod: 'Network',
+      server: { host: '::1', port: 35313, secure: 'None' },
+      steps: [],
+      extensions: [],
+      transcript: [],
+      totalMs: 1,
+    };
+    assert.equal(formatTestReport(report).split('\n')[1], 'Server: [::1]:35313, None');
+  });
+
   test('a CaFile that does not exist: the fix once, and the login not reached', async () => {
     const manager = new SmtpConnectionManager({
       connectionString: 'SmtpServer=127.0.0.1;Port=2525;EnableSsl=True;CaFile=/nonexistent.pem',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startCaptureServer } from '../../src/capture/capture-server.js';
 import { SmtpConnectionManager } from '../../src/connection/connection-manager.js';
 import {
   ConfigurationError,
@@ -281,6 +282,24 @@ describe('SmtpConnectionManager against smtp-server', () => {
       assert.equal(server.connections, 1);
       assert.equal(server.messages.length, 0);
     }));
+
+  test('the log names an IPv6 server in brackets before its port', async () => {
+    const capture = await startCaptureServer({ dir: join(dir, 'ipv6'), host: '::1' });
+    const opened: unknown[] = [];
+    const logger = { info() {}, warn() {}, error() {},
+      debug(fields: Record<string, unknown>, text: string) {
+        if (text.startsWith('Opened an SMTP session')) opened.push(fields.server);
+      } };
+    const manager = new SmtpConnectionManager({ logger,
+      connectionString: `SmtpServer=[::1];Port=${capture.port};` });
+    try {
+      await manager.send(envelope, message('ipv6'));
+    } finally {
+      await manager.close();
+      await capture.close();
+    }
+    assert.deepEqual(opened, [`[::1]:${capture.port}`]);
+  });
 
   test('an unknown outcome is never retried', () =>
     withServer({ dropAtDataEnd: () => true }, async (server) => {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CapturedMessage } from '../../capture/capture-server.js';
+import { formatEndpoint } from '../../errors.js';
 import { quoteValue } from '../../message/quote.js';
 import { UsageError, action } from '../output.js';
 
@@ -56,7 +57,7 @@ async function runCapture(options: CaptureOptions): Promise<number> {
     options.auth ? 'AUTH any user' : 'no AUTH',
   ];
   process.stdout.write(
-    `Listening on ${server.host}:${server.port} (${features.join(', ')}); ` +
+    `Listening on ${formatEndpoint(server.host, server.port)} (${features.join(', ')}); ` +
       `messages go to ${server.dir}\n`,
   );
   if (server.caPath) {
