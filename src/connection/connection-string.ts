@@ -446,7 +446,7 @@ const SECRET_KEY_NAMES: readonly string[] = [...new Set([
 ])];
 
 /** A key (or keyless text) as a message may show it: `text`, cut after `secretName` if set. */
-interface KeyForMessage {
+export interface KeyForMessage {
   text: string;
   /** The secret key's name the text was cut after, as written (`Password`); unset: not cut. */
   secretName?: string;
@@ -457,7 +457,7 @@ interface KeyForMessage {
  * follows the name (`Password==hunter2;UserName` is one key, as `==` is a literal `=`), so a
  * password typed next to its key never reaches an error, a field or a log.
  */
-function keyForMessage(key: string): KeyForMessage {
+export function keyForMessage(key: string): KeyForMessage {
   const lower = key.toLowerCase();
   let start = -1;
   let end = -1;

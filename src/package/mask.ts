@@ -5,9 +5,10 @@
  * The rule is an allow-list: only the values of keys known to be non-secret (the SSIS keys and
  * smtpcm's own, `CONNECTION_STRING_KEYS` less Password and AccessToken) are shown. A misspelt
  * secret key (`Pasword`, `Passw0rd`, `SmtpPassword`, `Secret`...) is not known, so its value is
- * masked too; so is text after the last `=` that forms no pair.
+ * masked too; so is text after the last `=` that forms no pair, text before a key that forms
+ * none, and a key past a secret key's name it holds.
  */
-import { CONNECTION_STRING_KEYS } from '../connection/connection-string.js';
+import { CONNECTION_STRING_KEYS, keyForMessage } from '../connection/connection-string.js';
 import { MASK } from '../secret.js';
 
 /** Keys whose value is a secret, shown only when it is an `env:` or `file:` reference. */
@@ -26,6 +27,18 @@ function maskedValue(name: string, value: string): string {
   if (SECRET_KEYS.has(key) && REFERENCE.test(value)) return value;
   // An empty value has nothing to hide, and showing `Key=` keeps the text readable.
   return value.trim() === '' ? value : MASK;
+}
+
+/**
+ * A key as displayed. Text before its last `;` forms no pair (`Password:hunter2;UserName` is
+ * one key to .NET) and is masked; the key is cut after a secret key's name it holds
+ * (`AccessToken:hunter2` shows as `AccessToken…`).
+ */
+function maskedKey(key: string): string {
+  const parts = key.split(';');
+  const name = parts.pop()!;
+  const keyless = parts.map((part) => (/^\s*$/.test(part) ? part : MASK));
+  return [...keyless, keyForMessage(name).text].join(';');
 }
 
 /**
@@ -60,7 +73,7 @@ export function maskConnectionString(text: string): string {
     const stop = semi < 0 ? text.length : semi;
     const value = text.slice(eq + 1, stop);
     const name = key.replace(/^[\s;]+/, '').trim();
-    out += `${key}=${maskedValue(name, value)}${semi < 0 ? '' : ';'}`;
+    out += `${maskedKey(key)}=${maskedValue(name, value)}${semi < 0 ? '' : ';'}`;
     index = stop + 1;
   }
   return out;

@@ -72,13 +72,15 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
   });
 
   it('run and inspect mask the value of a misspelt secret key in --connection', async () => {
-    for (const key of ['Pasword', 'Passwort', 'Password2', 'AccesToken', 'SmtpPassword']) {
+    // A key is shown only up to a secret key's name it holds (Pass, Password).
+    for (const [key, shown] of [['Pasword', 'Pasword'], ['Passwort', 'Pass…'],
+      ['Password2', 'Password…'], ['AccesToken', 'AccesToken'], ['SmtpPassword', 'SmtpPassword']]) {
       const override = `SMTP Connection Manager=SmtpServer=127.0.0.1;${key}=hunter2`;
       const run = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'), '--dry-run',
         '--connection', override);
       assert.equal(run.code, 1);
       assert.match(run.stdout, new RegExp(`via SMTP Connection Manager: ` +
-        `SmtpServer=127\\.0\\.0\\.1;${key}=\\*{8} \\[override\\]`));
+        `SmtpServer=127\\.0\\.0\\.1;${shown}=\\*{8} \\[override\\]`));
       const inspect = await smtpcm('inspect', corpus('lucmilot', 'SendMailTask.dtsx'), '--json',
         '--connection', override);
       for (const out of [run, inspect]) {
@@ -143,6 +145,16 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
         assert.ok(run.stdout.includes(message), run.stdout);
         for (const output of [inspect, json, run]) {
           assert.ok(!`${output.stdout}${output.stderr}`.includes('CANARY'), output.stdout);
+        }
+        // The connection string shown beside the problem is masked on the same rule.
+        for (const typed of ['Password:CANARY-PW-789;UserName=u', 'AccessToken:CANARY=x',
+          'Password CANARY-PW-789;UserName=u', 'Password CANARY-PW-789']) {
+          writeFileSync(file, original.replace(server, `SmtpServer=127.0.0.1;${typed}`));
+          for (const args of [['inspect'], ['inspect', '--json'], ['run', '--dry-run']]) {
+            const output = await smtpcm(args[0]!, file, ...args.slice(1));
+            assert.equal(output.code, 1);
+            assert.ok(!`${output.stdout}${output.stderr}`.includes('CANARY'), output.stdout);
+          }
         }
       } finally {
         await rm(dir, { recursive: true, force: true });

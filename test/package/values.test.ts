@@ -80,11 +80,17 @@ describe('connection strings in packages', () => {
   });
 
   it('masks the value of every key not known to be non-secret (misspelt secret keys)', () => {
-    const misspelt = ['Pasword', 'Passwort', 'Passwrd', 'Password2', 'AccesToken', 'Secret',
-      'Pass', 'Passw0rd', 'SmtpPassword', 'Pwd'];
+    const misspelt = ['Pasword', 'AccesToken', 'Secret', 'Pass', 'SmtpPassword', 'Pwd'];
     for (const key of misspelt) {
       assert.equal(maskConnectionString(`SmtpServer=127.0.0.1;${key}=hunter2`),
         `SmtpServer=127.0.0.1;${key}=********`, key);
+    }
+    // A key is shown only up to a secret key's name in it: what follows may be the secret.
+    const cut = [['Passwort', 'Pass…'], ['Passwrd', 'Pass…'], ['Password2', 'Password…'],
+      ['Passw0rd', 'Pass…']];
+    for (const [key, shown] of cut) {
+      assert.equal(maskConnectionString(`SmtpServer=127.0.0.1;${key}=hunter2`),
+        `SmtpServer=127.0.0.1;${shown}=********`, key);
     }
     // An unknown key's value is a literal, even when it looks like a reference.
     assert.equal(maskConnectionString('Pasword=env:X;Port=25;UserName=u;EnableSsl=True;'),
@@ -92,5 +98,19 @@ describe('connection strings in packages', () => {
     // Text that forms no pair could be a pasted password.
     assert.equal(maskConnectionString('SmtpServer=a;hunter2'), 'SmtpServer=a;********');
     assert.equal(maskConnectionString('SmtpServer=a;;'), 'SmtpServer=a;;');
+  });
+
+  it('never shows a password typed into a key instead of after "="', () => {
+    const shown = (text: string): string => maskConnectionString(`SmtpServer=127.0.0.1;${text}`);
+    // .NET reads "Password:CANARY;UserName" as one key: the text before its ";" is masked.
+    assert.equal(shown('Password:CANARY-PW-789;UserName=u'),
+      'SmtpServer=127.0.0.1;********;UserName=********');
+    assert.equal(shown('Password CANARY-PW-789;UserName=u'),
+      'SmtpServer=127.0.0.1;********;UserName=********');
+    assert.equal(shown('AccessToken:CANARY=x'), 'SmtpServer=127.0.0.1;AccessToken…=********');
+    assert.equal(shown('Password==CANARY-PW-789;UserName=u'),
+      'SmtpServer=127.0.0.1;Password=********;UserName=u');
+    assert.equal(shown('Password CANARY-PW-789'), 'SmtpServer=127.0.0.1;********');
+    assert.equal(shown(' ; ;UserName=u'), 'SmtpServer=127.0.0.1; ; ;UserName=u');
   });
 });
