@@ -74,7 +74,8 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
   it('run and inspect mask the value of a misspelt secret key in --connection', async () => {
     // A key is shown only up to a secret key's name it holds (Pass, Password).
     for (const [key, shown] of [['Pasword', 'Pasword'], ['Passwort', 'Pass…'],
-      ['Password2', 'Password…'], ['AccesToken', 'AccesToken'], ['SmtpPassword', 'SmtpPassword']]) {
+      ['Password2', 'Password…'], ['AccesToken', 'AccesToken'],
+      ['SmtpPassword', 'SmtpPassword']]) {
       const override = `SMTP Connection Manager=SmtpServer=127.0.0.1;${key}=hunter2`;
       const run = await smtpcm('run', corpus('lucmilot', 'SendMailTask.dtsx'), '--dry-run',
         '--connection', override);
