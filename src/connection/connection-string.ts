@@ -474,7 +474,7 @@ export function keyForMessage(key: string): KeyForMessage {
 }
 
 /** Why a key in a message ends with `…`, or `''` when it was not cut. */
-function cutReason(shownKey: KeyForMessage): string {
+export function cutReason(shownKey: KeyForMessage): string {
   return shownKey.secretName === undefined ? ''
     : ` (cut after "${shownKey.secretName}": what follows may be a secret)`;
 }

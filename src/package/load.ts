@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { cutReason, keyForMessage } from '../connection/connection-string.js';
 import { ConfigurationError } from '../errors.js';
 import type { ConfigurationDefinition } from '../dtsx/model.js';
 import { readPackageFile } from '../dtsx/package-reader.js';
@@ -74,7 +75,9 @@ export function parseAssignment(text: string, option: string): [string, string] 
   const eq = text.indexOf('=');
   if (eq <= 0) {
     const example = ASSIGNMENT_EXAMPLES[option];
-    throw new ConfigurationError(option, `"${text}" is not NAME=VALUE.`,
+    // `prj_Password:s3cret` has no '=': shown only up to the secret's name.
+    const shown = keyForMessage(text);
+    throw new ConfigurationError(option, `"${shown.text}"${cutReason(shown)} is not NAME=VALUE.`,
       `Write ${option} NAME=VALUE${example ? `, e.g. ${option} ${example}` : ''}.`);
   }
   return [text.slice(0, eq).trim(), text.slice(eq + 1)];

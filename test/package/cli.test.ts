@@ -206,6 +206,10 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
     assert.equal(param.code, 1);
     assert.equal(param.stderr, 'smtpcm: --param: "prj_To_ErrorMail" is not NAME=VALUE. Write ' +
       '--param NAME=VALUE, e.g. --param $Project::X=hello.\n');
+    const secret = await smtpcm('run', file, '--param', 'prj_Password:CANARY-PW-1');
+    assert.equal(secret.stderr, 'smtpcm: --param: "prj_Password…" (cut after "Password": ' +
+      'what follows may be a secret) is not NAME=VALUE. Write --param NAME=VALUE, e.g. ' +
+      '--param $Project::X=hello.\n');
     const set = await smtpcm('run', file, '--set', 'X');
     assert.equal(set.stderr, 'smtpcm: --set: "X" is not NAME=VALUE. Write --set NAME=VALUE, ' +
       'e.g. --set User::X=hello.\n');
