@@ -42,8 +42,20 @@ export class Transcript {
    * `redact()`): a server that echoes what it received in its 535 must not put the password,
    * or the base64 of an AUTH line, into logs and errors. Values under 4 characters are
    * ignored, since masking them would garble ordinary text.
+   *
+   * A value with non-ASCII characters may come back re-encoded: its UTF-8 octets read as
+   * Latin-1 (`é` as `Ã©`), or as octets that are not UTF-8 (shown as U+FFFD). So its UTF-8
+   * read as Latin-1 is masked too, and so is every run of ASCII in it, which is what
+   * survives any re-encoding.
    */
   addSecret(value: string): void {
+    this.#add(value);
+    if (/^[\x00-\x7f]*$/.test(value)) return;
+    this.#add(Buffer.from(value, 'utf8').toString('latin1'));
+    for (const run of value.split(/[^\x00-\x7f]+/)) this.#add(run);
+  }
+
+  #add(value: string): void {
     if (value.length >= 4 && !this.#secrets.includes(value)) {
       this.#secrets.push(value);
       // Longest first, so that a secret containing another is masked whole.

@@ -827,6 +827,32 @@ test('a reply after the 235 to AUTH that answers nothing closes the session', as
   await run.server.close();
 });
 
+for (const [how, echo] of [
+  ['re-encoded as Latin-1 text', (pw: string) => Buffer.from(Buffer.from(pw, 'utf8')
+    .toString('latin1'), 'utf8')],
+  ['as Latin-1 octets (not UTF-8)', (pw: string) => Buffer.from(pw, 'latin1')],
+] as const) {
+  test(`a non-ASCII password echoed in a 535 ${how} is masked`, async () => {
+    const { Secret } = await import('../../src/secret.js');
+    const password = 'CANARY-PW-123;"= é';
+    const blob = Buffer.from(`\0alerts\0${password}`).toString('base64');
+    const run = await scripted([GREETING, EHLO, ...ehloReply('AUTH PLAIN'),
+      `C: AUTH PLAIN ${blob}`,
+      { send: Buffer.concat([Buffer.from('535 5.7.8 bad creds for '), echo(password),
+        Buffer.from('\r\n')]) }, ...QUIT],
+    { auth: { username: 'alerts', password: new Secret(password), allowInsecureAuth: true,
+      mechanisms: ['PLAIN'] } });
+    await run.client.connect();
+    const error = await run.client.authenticate().then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof SmtpAuthenticationError, String(error));
+    await finish(run);
+    const shown = [error.message, ...error.transcript, ...run.lines].join('\n');
+    assert.ok(!shown.includes('CANARY-PW-123'), shown);
+    assert.ok(run.lines.some((line) => line.startsWith('S: 535 5.7.8 bad creds for ********')),
+      run.lines.join('\n'));
+  });
+}
+
 test('a recipient list given as a string is refused before MAIL', async () => {
   const run = await scripted([GREETING, EHLO, ...ehloReply(), ...QUIT]);
   await run.client.connect();
