@@ -795,8 +795,9 @@ export class SmtpClient extends EventEmitter {
     const transport = this.#transport!;
     const required = this.#mode === 'StartTls';
     if (!this.#capabilities.startTls) {
-      await this.#abandon(new SmtpTlsError(`${this.#server} does not offer STARTTLS, and ` +
-        'secure is StartTls: the session was closed before any AUTH or MAIL.',
+      await this.#abandon(new SmtpTlsError(`${this.#server} does not offer STARTTLS, which ` +
+        'EnableSsl=True (secure: StartTls) requires: the session was closed before any AUTH ' +
+        'or MAIL.',
       { transcript: this.#transcript.recent() }));
     }
     const line = commands.startTls();
@@ -817,8 +818,8 @@ export class SmtpClient extends EventEmitter {
       }
       if (required) {
         await this.#abandon(new SmtpTlsError(`${this.#server} answered STARTTLS with ` +
-          `${formatReply(reply)}, and secure is StartTls: the session was closed before ` +
-          'any AUTH or MAIL.', { transcript: this.#transcript.recent(), cause:
+          `${formatReply(reply)}, and EnableSsl=True (secure: StartTls) requires TLS: the ` +
+          'session was closed before any AUTH or MAIL.', { transcript: this.#transcript.recent(), cause:
           new SmtpCommandError(line, reply) }));
       }
       this.#logger.warn({ server: this.#server, reply: formatReply(reply) },

@@ -856,7 +856,13 @@ export async function resolveSecret(key: string, ref: SecretRef): Promise<Secret
           `Create the file with the ${key.toLowerCase()} as its only line, make it readable ` +
           `by this user, or change ${key}.`);
       }
-      return new Secret(content.replace(/\r?\n$/, ''), `file:${ref.path}`);
+      const value = content.replace(/\r?\n$/, '');
+      if (value === '') {
+        // As for an empty variable: an empty password is never what was meant.
+        throw new ConfigurationError(key, `refers to the file ${ref.path}, which is empty.`,
+          `Write the ${key.toLowerCase()} into it as its only line, or change ${key}.`);
+      }
+      return new Secret(value, `file:${ref.path}`);
     }
   }
 }

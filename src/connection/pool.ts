@@ -379,8 +379,10 @@ export class ConnectionPool {
         if (index >= 0) this.#waiters.splice(index, 1);
         reject(new SmtpTimeoutError('connect', this.#options.acquireTimeoutMs,
           `No SMTP session of ${this.#options.name} became free within ` +
-          `${this.#options.acquireTimeoutMs} ms ` +
-          `(MaxConnections=${this.#options.maxConnections}).`));
+          `${this.#options.acquireTimeoutMs} ms (MaxConnections=` +
+          `${this.#options.maxConnections}): every session was busy with other sends, and ` +
+          'nothing of this one was sent. Raise MaxConnections or Timeout, or send fewer ' +
+          'messages at once.'));
       }, remaining);
       const waiter: Waiter = {
         fresh,

@@ -105,10 +105,11 @@ function secretProblems(key: string, ref: SecretRef | undefined, problems: Probl
       return;
     case 'env':
       if (process.env[ref.name] === undefined || process.env[ref.name] === '') {
+        const state = process.env[ref.name] === undefined ? 'is not set' : 'is empty';
         problems.push({
           severity: 'error',
           field: key,
-          message: `${key} refers to the environment variable ${ref.name}, which is not set.`,
+          message: `${key} refers to the environment variable ${ref.name}, which ${state}.`,
           fix: `Set ${ref.name} in the environment that runs smtpcm, or change ${key}.`,
         });
       }

@@ -182,7 +182,9 @@ test('STARTTLS required but not offered fails before AUTH or MAIL', async () => 
   const run = await scripted([GREETING, EHLO, ...ehloReply('PIPELINING'), ...QUIT],
     { secure: 'StartTls' });
   await assert.rejects(run.client.connect(), (error: unknown) =>
-    error instanceof SmtpTlsError && /does not offer STARTTLS/.test(error.message));
+    error instanceof SmtpTlsError && error.message === `127.0.0.1:${run.server.port} does ` +
+      'not offer STARTTLS, which EnableSsl=True (secure: StartTls) requires: the session was ' +
+      'closed before any AUTH or MAIL.');
   await run.server.done;
   await run.server.close();
   assert.deepEqual(run.server.errors, []);

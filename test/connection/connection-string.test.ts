@@ -334,6 +334,25 @@ describe('secrets', () => {
         `SmtpServer=h;UserName=u;Password=file:${join(dir, 'absent')}`)),
       (error: ConfigurationError) => error.message.includes(join(dir, 'absent')) &&
         error.message.includes('ENOENT'));
+
+      // Empty, as a variable or a file: refused alike, saying "empty" (not "not set").
+      process.env.SMTPCM_TEST_TOKEN = '';
+      await assert.rejects(resolveSettings(parseConnectionString(
+        'SmtpServer=h;UserName=u;Password=env:SMTPCM_TEST_TOKEN')),
+      (error: ConfigurationError) => error.field === 'Password' && error.message ===
+        'Password: refers to the environment variable SMTPCM_TEST_TOKEN, which is empty. Set ' +
+        'SMTPCM_TEST_TOKEN in the environment that runs smtpcm, or change Password.');
+      const problems = validateConnection(parseConnectionString(
+        'SmtpServer=h;EnableSsl=True;UserName=u;Password=env:SMTPCM_TEST_TOKEN'));
+      assert.ok(problems.errors.some((p) => p.message === 'Password refers to the ' +
+        'environment variable SMTPCM_TEST_TOKEN, which is empty.'), JSON.stringify(problems));
+      delete process.env.SMTPCM_TEST_TOKEN;
+      await writeFile(join(dir, 'empty'), '\n');
+      await assert.rejects(resolveSettings(parseConnectionString(
+        `SmtpServer=h;UserName=u;Password=file:${join(dir, 'empty')}`)),
+      (error: ConfigurationError) => error.field === 'Password' && error.message ===
+        `Password: refers to the file ${join(dir, 'empty')}, which is empty. Write the ` +
+        'password into it as its only line, or change Password.');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SmtpClient } from '../../src/client/smtp-client.js';
 import { ConnectionPool, type PoolOptions } from '../../src/connection/pool.js';
-import { SmtpConnectionError } from '../../src/errors.js';
+import { SmtpConnectionError, SmtpTimeoutError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 
 /** Stands in for SmtpClient: the members the pool uses, and a record of what it was asked. */
@@ -164,6 +164,19 @@ describe('ConnectionPool', () => {
         'was closed (close()) before this send had a session: nothing of it was sent. Send it ' +
         'again: a send() after close() opens new connections.');
   });
+
+  test('a caller that finds every session busy for the whole wait is told why and what to do',
+    async () => {
+      const { pool } = makePool({ maxConnections: 1, acquireTimeoutMs: 50 });
+      const held = await pool.acquire();
+      await assert.rejects(pool.acquire(), (error: unknown) =>
+        error instanceof SmtpTimeoutError && error.stage === 'connect' && error.message ===
+          'No SMTP session of test became free within 50 ms (MaxConnections=1): every ' +
+          'session was busy with other sends, and nothing of this one was sent. Raise ' +
+          'MaxConnections or Timeout, or send fewer messages at once.');
+      pool.release(held);
+      await pool.close();
+    });
 
   test('close() fails a caller waiting for a session, saying nothing of it was sent', async () => {
     const { pool } = makePool({ maxConnections: 1 });
