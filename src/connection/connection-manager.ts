@@ -295,7 +295,8 @@ export class SmtpConnectionManager {
    * message can be produced again (a Buffer, a string, a function returning a new stream, or a
    * stream not yet read); when that fails too, the error says so. `SmtpUnknownOutcomeError` is
    * never retried: the server may have the message. Nor is a send the caller aborted
-   * (`options.signal`): its error is the client's, saying it was aborted.
+   * (`options.signal`): its error is the client's, saying it was aborted; one aborted while
+   * it waits for a pooled session stops waiting at once.
    *
    * With `DeliveryMethod=PickupDirectory` the message is written as an `.eml` file instead
    * (see pickup-directory.ts) and every recipient is reported accepted.
@@ -317,7 +318,8 @@ export class SmtpConnectionManager {
     let first: SmtpConnectionError | undefined;
     for (let attempt = 1; attempt <= 2; attempt++) {
       // Shared: concurrent sends pipeline on a session with room in its window.
-      const connection = await pool.acquire({ fresh: attempt > 1, shared });
+      const connection = await pool.acquire({ fresh: attempt > 1, shared,
+        signal: options?.signal });
       try {
         const result = await connection.client.send(envelope, message, options);
         pool.release(connection);

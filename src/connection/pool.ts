@@ -157,10 +157,11 @@ export class ConnectionPool {
    * SmtpAuthenticationError...), `SmtpTimeoutError` (stage `connect`) when no session became
    * free in time, and `SmtpConnectionError` once the pool is closed.
    */
-  async acquire(options: { fresh?: boolean; shared?: boolean } = {}):
+  async acquire(options: { fresh?: boolean; shared?: boolean; signal?: AbortSignal } = {}):
   Promise<PooledConnection> {
     const fresh = options.fresh ?? false;
     const shared = options.shared ?? false;
+    const signal = options.signal;
     const lend = (entry: Entry): PooledConnection => {
       entry.lent = 1;
       entry.shared = shared;
@@ -196,7 +197,7 @@ export class ConnectionPool {
         }
       }
 
-      const handed = await this.#wait(fresh, shared, deadline, urgent);
+      const handed = await this.#wait(fresh, shared, deadline, urgent, signal);
       if (handed) {
         if (handed.joined) return new Lease(handed.entry);
         if (await this.#healthy(handed.entry)) return lend(handed.entry);
@@ -370,13 +371,25 @@ export class ConnectionPool {
     }
   }
 
-  #wait(fresh: boolean, shared: boolean, deadline: number, urgent: boolean):
-  Promise<{ entry: Entry; joined: boolean } | undefined> {
+  #wait(fresh: boolean, shared: boolean, deadline: number, urgent: boolean,
+    signal: AbortSignal | undefined): Promise<{ entry: Entry; joined: boolean } | undefined> {
     return new Promise<{ entry: Entry; joined: boolean } | undefined>((resolve, reject) => {
       const remaining = Math.max(0, deadline - Date.now());
-      const timer = setTimeout(() => {
+      const leave = (): void => {
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
+      };
+      // The caller gave up (SendOptions.signal): out of the line at once, nothing sent.
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        leave();
+        reject(new SmtpConnectionError(`The send was aborted (SendOptions.signal) while it ` +
+          `waited for a session of ${this.#options.name}: nothing of it was sent.`, 'connect',
+        { cause: signal?.reason }));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        leave();
         reject(new SmtpTimeoutError('connect', this.#options.acquireTimeoutMs,
           `No SMTP session of ${this.#options.name} became free within ` +
           `${this.#options.acquireTimeoutMs} ms (MaxConnections=` +
@@ -389,13 +402,20 @@ export class ConnectionPool {
         shared,
         wake: (entry, joined = false) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(entry === undefined ? undefined : { entry, joined });
         },
         fail: (error) => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           reject(error);
         },
       };
+      if (signal?.aborted) {
+        queueMicrotask(onAbort);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       // A caller woken once and beaten to the room goes back to the front of the line.
       if (urgent) this.#waiters.unshift(waiter);
       else this.#waiters.push(waiter);

@@ -178,6 +178,24 @@ describe('ConnectionPool', () => {
       await pool.close();
     });
 
+  test('a caller that aborts while waiting for a session leaves the line at once', async () => {
+    const { pool } = makePool({ maxConnections: 1 });
+    const held = await pool.acquire();
+    const controller = new AbortController();
+    const waiting = pool.acquire({ signal: controller.signal });
+    setTimeout(() => controller.abort(), 10);
+    const expected = (error: unknown): boolean => error instanceof SmtpConnectionError &&
+      error.message === 'The send was aborted (SendOptions.signal) while it waited for a ' +
+        'session of test: nothing of it was sent.';
+    await assert.rejects(waiting, expected);
+    await assert.rejects(pool.acquire({ signal: controller.signal }), expected);
+    // The line is empty: the session goes to the next caller, not to the aborted ones.
+    pool.release(held);
+    const next = await pool.acquire();
+    pool.release(next);
+    await pool.close();
+  });
+
   test('close() fails a caller waiting for a session, saying nothing of it was sent', async () => {
     const { pool } = makePool({ maxConnections: 1 });
     const held = await pool.acquire();
