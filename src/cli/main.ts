@@ -6,23 +6,29 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as commands from './commands/index.js';
-import { argumentErrorJson, printJson } from './output.js';
+import {
+  argumentErrorJson,
+  argumentErrorText,
+  explainArgumentError,
+  printJson,
+} from './output.js';
 import { packageVersion } from './package-info.js';
 
 /**
- * The program with every command registered; `parseAsync` runs it. When `argv` holds
- * `--json`, an argument error commander reports (unknown option, missing `--from`) is also
+ * The program with every command registered; `parseAsync` runs it. An argument error
+ * commander reports (unknown option, missing `--from`) is one line with the prefix of every
+ * other error and the fix (`See smtpcm send --help.`); when `argv` holds `--json`, it is also
  * printed on stdout as `{ ok: false, error }`, as every other failure is.
  */
 export function buildProgram(argv: readonly string[] = []): Command {
   const json = argv.includes('--json');
-  const program = new Command('smtpcm')
+  const program: Command = new Command('smtpcm')
     // Set before the commands are added: subcommands copy it when created.
     .configureOutput({
       outputError: (text, write) => {
-        // Commander's "error: unknown option '--bogus'", with the prefix of every other error.
-        write(text.replace(/^error: /, 'smtpcm: '));
-        if (json) printJson(argumentErrorJson(text));
+        const described = explainArgumentError(text, commandPath(program, argv));
+        write(argumentErrorText(described));
+        if (json) printJson(argumentErrorJson(described));
       },
     })
     .description(
@@ -30,12 +36,29 @@ export function buildProgram(argv: readonly string[] = []): Command {
         'connections, read connection strings, capture mail locally.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--debug', 'show stack traces and transcripts with errors')
-    .showHelpAfterError('(add --help for usage)');
+    .option('--debug', 'show stack traces and transcripts with errors');
   for (const command of Object.values(commands) as Array<{ register(p: Command): void }>) {
     command.register(program);
   }
   return program;
+}
+
+/**
+ * The words of the command `argv` runs (`send`, `connection-string parse`), '' for none: each
+ * argument that names a subcommand of the one before, options skipped.
+ */
+function commandPath(program: Command, argv: readonly string[]): string {
+  const words: string[] = [];
+  let command = program;
+  for (const arg of argv.slice(2)) {
+    const sub = arg.startsWith('-') ? undefined
+      : command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub) {
+      words.push(sub.name());
+      command = sub;
+    }
+  }
+  return words.join(' ');
 }
 
 /** Runs the CLI with the given arguments (process.argv form); resolves to the exit code. */

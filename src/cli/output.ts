@@ -215,6 +215,16 @@ function requiresTls(reply: SmtpReply | undefined): boolean {
   return reply.code === 538 || (reply.code === 530 && /STARTTLS|TLS/i.test(reply.lines.join(' ')));
 }
 
+const PASSWORD_FIX = 'Check UserName and Password (or AuthMechanisms) in the connection string.';
+const ACCESS_TOKEN_FIX = 'Check AccessToken (it may have expired, or lack the scope for SMTP) ' +
+  'and UserName in the connection string.';
+
+/** True when the refused credential was an OAuth2 access token, not a password. */
+function usedAccessToken(error: SmtpAuthenticationError): boolean {
+  return error.mechanism === 'XOAUTH2' || error.mechanism === 'OAUTHBEARER' ||
+    error.message.includes('the OAuth2 access token');
+}
+
 const TLS_FIRST_FIX =
   'The server requires TLS first: set EnableSsl=True (or SecureSocketOptions=StartTls).';
 
@@ -252,13 +262,9 @@ function explainSmtp(error: SmtpError): { message: string; fix?: string } {
     if (requiresTls(error.reply ?? replyInText(authText(error)))) {
       return { message, fix: TLS_FIRST_FIX };
     }
-    return {
-      message,
-      // 'insecure': the message itself says what to do (use TLS, or AllowInsecureAuth).
-      fix: error.reason === 'unavailable' || error.reason === 'insecure'
-        ? undefined
-        : 'Check UserName and Password (or AuthMechanisms) in the connection string.',
-    };
+    // 'insecure': the message itself says what to do (use TLS, or AllowInsecureAuth).
+    if (error.reason === 'unavailable' || error.reason === 'insecure') return { message };
+    return { message, fix: usedAccessToken(error) ? ACCESS_TOKEN_FIX : PASSWORD_FIX };
   }
   if (error instanceof SmtpTlsError) {
     return explainTls(error);
@@ -293,6 +299,14 @@ function explainSmtp(error: SmtpError): { message: string; fix?: string } {
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
 
 function explainTls(error: SmtpTlsError): { message: string; fix?: string } {
+  if (error.message.includes('does not offer STARTTLS')) {
+    // No certificate was exchanged, so CaFile has nothing to do with it.
+    return {
+      message: firstLine(error.message),
+      fix: 'As the server does not offer STARTTLS, use its port with implicit TLS (Port=465 ' +
+        'with SecureSocketOptions=SslOnConnect) or, only on a trusted network, EnableSsl=False.',
+    };
+  }
   const detail = [error.message, causeMessage(error)].join(' ');
   const afterStartTls = error.transcript.some((line) => /^C: STARTTLS\b/i.test(line)) ||
     recorded.some((line) => /^C: STARTTLS\b/i.test(line));
@@ -347,15 +361,23 @@ export function reportError(error: unknown, options: { debug?: boolean; flags?: 
   const text = described.fix ? `${described.message} ${described.fix}` : described.message;
   process.stderr.write(`smtpcm: ${text}\n`);
   if (options.debug) {
-    if (error instanceof Error && error.stack) {
-      process.stderr.write(`${oneLineEach(error.stack)}\n`);
-    }
-    if (error instanceof Error && causeMessage(error) !== '') {
-      process.stderr.write(`Cause: ${oneLineEach(causeMessage(error))}\n`);
-    }
-    if (described.transcript && described.transcript.length > 0) {
-      process.stderr.write(`Transcript (masked):\n${described.transcript.join('\n')}\n`);
-    }
+    reportDetail(error, described);
+  }
+}
+
+/**
+ * What `--debug` adds to an error on stderr: the stack, the underlying cause and the masked
+ * transcript (`described.transcript`).
+ */
+export function reportDetail(error: unknown, described: ErrorDescription): void {
+  if (error instanceof Error && error.stack) {
+    process.stderr.write(`${oneLineEach(error.stack)}\n`);
+  }
+  if (error instanceof Error && causeMessage(error) !== '') {
+    process.stderr.write(`Cause: ${oneLineEach(causeMessage(error))}\n`);
+  }
+  if (described.transcript && described.transcript.length > 0) {
+    process.stderr.write(`Transcript (masked):\n${described.transcript.join('\n')}\n`);
   }
 }
 
@@ -377,10 +399,26 @@ export function errorJson(error: unknown, flags = false): Record<string, unknown
   return json;
 }
 
-/** The `--json` object for an argument error commander printed (`error: unknown option`). */
-export function argumentErrorJson(text: string): Record<string, unknown> {
-  const message = oneLine(text.trim().replace(/^error: /, ''));
-  return { ok: false, error: { code: 'EUSAGE', name: 'CommanderError', message } };
+/**
+ * An argument error commander reported (`error: unknown option '--bogus'`, maybe followed by
+ * a `(Did you mean --body?)` line), as one line with the fix: the help of `command`, the
+ * command's words after `smtpcm` (`send`, `connection-string parse`; '' for the program).
+ */
+export function explainArgumentError(text: string, command: string): ErrorDescription {
+  const message = oneLine(text.trim().replace(/^error: /, '').split(/\r?\n/).join(' '));
+  const help = command === '' ? 'smtpcm --help' : `smtpcm ${command} --help`;
+  return { code: 'EUSAGE', name: 'UsageError', message, fix: `See ${help}.` };
+}
+
+/** The line on stderr for an argument error (`explainArgumentError`). */
+export function argumentErrorText(described: ErrorDescription): string {
+  const stop = /[.?!)]$/.test(described.message) ? '' : '.';
+  return `smtpcm: ${described.message}${stop} ${described.fix}\n`;
+}
+
+/** The `--json` object for an argument error (`explainArgumentError`). */
+export function argumentErrorJson(described: ErrorDescription): Record<string, unknown> {
+  return { ok: false, error: dropUndefined(described) };
 }
 
 function dropUndefined(value: ErrorDescription): Record<string, unknown> {

@@ -3,10 +3,6 @@ import type { TestConnectionReport } from '../connection/connection-manager.js';
 import { formatEndpoint } from '../errors.js';
 import { tidy } from './output.js';
 
-export function reportSucceeded(report: TestConnectionReport): boolean {
-  return report.success;
-}
-
 /** The report as lines for a terminal: steps with timings, TLS, extensions, the outcome. */
 export function formatTestReport(report: TestConnectionReport): string {
   const lines: string[] = [];

@@ -123,8 +123,9 @@ describe('smtpcm send', () => {
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.deepEqual(Object.keys(json).sort(), [
-      'accepted', 'connection', 'messageId', 'recipients', 'rejected', 'reply', 'size',
+      'accepted', 'connection', 'messageId', 'ok', 'recipients', 'rejected', 'reply', 'size',
     ]);
+    assert.equal(json.ok, true);
     assert.deepEqual(json.accepted, ['a@example.com', 'b@example.com', 'hidden@example.com']);
     assert.deepEqual(json.rejected, []);
     assert.equal((json.reply as { code: number }).code, 250);

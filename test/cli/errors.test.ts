@@ -118,10 +118,11 @@ describe('smtpcm --json on failures', () => {
   it('an unknown option is an error with the smtpcm: prefix, and EUSAGE with --json', async () => {
     const result = await runCli(['inspect', 'x.dtsx', '--bogus']);
     assert.equal(result.code, 1);
-    assert.equal(result.stderr, "smtpcm: unknown option '--bogus'\n(add --help for usage)\n");
-    const withJson = await runCli(['inspect', 'x.dtsx', '--bogus', '--json']);
+    assert.equal(result.stderr, "smtpcm: unknown option '--bogus'. See smtpcm inspect --help.\n");
+    const withJson = await runCli(['--debug', 'inspect', 'x.dtsx', '--bogus', '--json']);
     assert.deepEqual(json(withJson), { ok: false, error: { code: 'EUSAGE',
-      name: 'CommanderError', message: "unknown option '--bogus'" } });
+      name: 'UsageError', message: "unknown option '--bogus'",
+      fix: 'See smtpcm inspect --help.' } });
   });
 
   it('prints the reply code, enhanced code and masked transcript of a refusal', async () => {
@@ -306,6 +307,50 @@ describe('smtpcm error messages: cause and fix', () => {
       assert.doesNotMatch(result.stderr, /ENOENT|EISDIR|ENOTDIR/);
     }
     assert.match(folder.stderr, /is a directory/);
+  });
+});
+
+describe('smtpcm test-connection explains a failure as send does', () => {
+  // The client's own wording may change; the fix is the CLI's.
+  const noStartTls = (port: number): RegExp =>
+    new RegExp(`^127\\.0\\.0\\.1:${port} does not offer STARTTLS, which EnableSsl=True `);
+  const noStartTlsFix = 'As the server does not offer STARTTLS, use its port with implicit ' +
+    'TLS (Port=465 with SecureSocketOptions=SslOnConnect) or, only on a trusted network, ' +
+    'EnableSsl=False.';
+
+  it('--json: ok beside success, and the error with its code, stage and fix', async () => {
+    const port = await serve(async (peer) => peer.drop());
+    const result = await runCli(['test-connection', '--json', '--connection', plain(port)]);
+    assert.equal(result.code, 1);
+    const out = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual([out.ok, out.success, out.failedStep], [false, false, 'greeting']);
+    const error = out.error as Record<string, unknown>;
+    assert.deepEqual([error.code, error.name, error.stage, error.fix],
+      ['ECONNECTION', 'SmtpConnectionError', 'greeting',
+        'Check SmtpServer and Port, and that the server is running.']);
+    assert.equal(error.transcript, undefined);
+  });
+
+  it('no STARTTLS: the fix in text and --json; --debug adds the transcript', async () => {
+    const port = await serve(async (peer) => {
+      await peer.hello(['PIPELINING']);
+      await rest(peer);
+    });
+    const connection = `SmtpServer=127.0.0.1;Port=${port};EnableSsl=True;Timeout=2;`;
+    const text = await runCli(['test-connection', '--connection', connection]);
+    assert.equal(text.code, 1);
+    const last = text.stdout.trim().split('\n').pop()!;
+    assert.match(last.slice('Failed at starttls: '.length), noStartTls(port));
+    assert.ok(last.startsWith('Failed at starttls: ') && last.endsWith(`. ${noStartTlsFix}`),
+      last);
+    assert.equal(text.stderr, '');
+    const out = json(await runCli(['test-connection', '--json', '--connection', connection]));
+    assert.deepEqual([out.ok, out.error.code, out.error.fix], [false, 'ETLS', noStartTlsFix]);
+    assert.match(String(out.error.message), noStartTls(port));
+    const debug = await runCli(['test-connection', '--debug', '--connection', connection]);
+    assert.match(debug.stderr, /^SmtpTlsError: /);
+    assert.match(debug.stderr, /\nTranscript \(masked\):\nS: 220 mx\.fault\.test ESMTP\n/);
+    assert.match(debug.stderr, /\nS: 250 PIPELINING\n/);
   });
 });
 

@@ -1,7 +1,14 @@
 /** How errors read, in process: the fix that fits the cause, one line, Unicode host names. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeError, errorJson, explainError } from '../../src/cli/output.js';
+import {
+  argumentErrorJson,
+  argumentErrorText,
+  describeError,
+  errorJson,
+  explainArgumentError,
+  explainError,
+} from '../../src/cli/output.js';
 import { formatTestReport } from '../../src/cli/report.js';
 import {
   SmtpConnectionManager,
@@ -13,6 +20,7 @@ import {
   SmtpCommandError,
   SmtpConnectionError,
   SmtpTimeoutError,
+  SmtpTlsError,
 } from '../../src/errors.js';
 
 describe('describeError', () => {
@@ -55,6 +63,33 @@ describe('describeError', () => {
     assert.match(text, /AllowInsecureAuth=True to accept the risk\.$/);
   });
 
+  test('a refused OAuth2 token: check AccessToken and UserName, not a password', () => {
+    const fix = 'Check AccessToken (it may have expired, or lack the scope for SMTP) and ' +
+      'UserName in the connection string.';
+    const reply = { code: 535, lines: ['5.7.8 token rejected'] };
+    const byMechanism = new SmtpAuthenticationError('h refused it with XOAUTH2: 535.',
+      'credentials', { mechanism: 'XOAUTH2', reply });
+    assert.equal(explainError(byMechanism).fix, fix);
+    const byMessage = new SmtpAuthenticationError('h refused the OAuth2 access token with ' +
+      'OAUTHBEARER: 535 5.7.8 token rejected.', 'credentials', { reply });
+    assert.equal(explainError(byMessage).fix, fix);
+    const password = new SmtpAuthenticationError('h refused the password for u with PLAIN: ' +
+      '535 5.7.8 bad.', 'credentials', { mechanism: 'PLAIN', reply });
+    assert.equal(explainError(password).fix,
+      'Check UserName and Password (or AuthMechanisms) in the connection string.');
+  });
+
+  test('EnableSsl=True and no STARTTLS: the implicit-TLS port, not CaFile', () => {
+    const error = new SmtpTlsError('127.0.0.1:2525 does not offer STARTTLS, which ' +
+      'EnableSsl=True (SecureSocketOptions=StartTls) requires.');
+    assert.deepEqual([explainError(error).message, explainError(error).fix], [
+      '127.0.0.1:2525 does not offer STARTTLS, which EnableSsl=True ' +
+        '(SecureSocketOptions=StartTls) requires.',
+      'As the server does not offer STARTTLS, use its port with implicit TLS (Port=465 with ' +
+        'SecureSocketOptions=SslOnConnect) or, only on a trusted network, EnableSsl=False.',
+    ]);
+  });
+
   test('a greeting timeout adds the implicit-TLS hint; other stages do not', () => {
     assert.match(describeError(new SmtpTimeoutError('greeting', 1000)), /SslOnConnect/);
     assert.doesNotMatch(describeError(new SmtpTimeoutError('data', 1000)), /SslOnConnect/);
@@ -90,6 +125,23 @@ describe('errorJson', () => {
   test('a message with a line break is one line', () => {
     const { message } = explainError(new Error('first\nsecond\r\nthird'));
     assert.equal(message, 'first\\nsecond\\r\\nthird');
+  });
+});
+
+describe('argument errors commander reports', () => {
+  test('one line with the help of the command, and UsageError, not CommanderError', () => {
+    const unknown = explainArgumentError("error: unknown option '--bogus'\n", 'send');
+    assert.equal(argumentErrorText(unknown),
+      "smtpcm: unknown option '--bogus'. See smtpcm send --help.\n");
+    assert.deepEqual(argumentErrorJson(unknown), { ok: false, error: { code: 'EUSAGE',
+      name: 'UsageError', message: "unknown option '--bogus'",
+      fix: 'See smtpcm send --help.' } });
+    const suggested = explainArgumentError("error: unknown option '--bdy'\n" +
+      '(Did you mean --body?)\n', 'connection-string parse');
+    assert.equal(argumentErrorText(suggested), "smtpcm: unknown option '--bdy' (Did you mean " +
+      '--body?) See smtpcm connection-string parse --help.\n');
+    assert.equal(explainArgumentError("error: unknown command 'x'", '').fix,
+      'See smtpcm --help.');
   });
 });
 

@@ -38,6 +38,7 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
       '--json');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
+    assert.equal(report.ok, true);
     assert.equal(report.connections[0].connectionString.source, 'parameter');
     assert.equal(report.tasks.length, 2);
     assert.equal(report.tasks[1].eventName, 'OnError');
@@ -48,6 +49,9 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
     assert.equal(result.code, 1);
     assert.match(result.stdout, new RegExp('error: task "Package\\\\Tâche Envoyer un message": ' +
       'The Send Mail task was never configured'));
+    const json = await smtpcm('inspect', corpus('alimakri', 'Package1.dtsx'), '--json');
+    assert.equal(json.code, 1);
+    assert.equal(JSON.parse(json.stdout).ok, false);
   });
 
   it('run sends through --connection and exits 0; 3 when a recipient is rejected', async () => {
@@ -62,6 +66,8 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
       '--set', '\\Package\\Send Mail Task.Properties[ToLine]=ok@example.com;reject@example.com');
     assert.equal(partial.code, 3, partial.stderr);
     assert.equal(JSON.parse(partial.stdout).steps[0].status, 'partial');
+    // Sent, as send --json says of a message some recipients rejected.
+    assert.equal(JSON.parse(partial.stdout).ok, true);
   });
 
   it('inspect warns, and exits 0, for a never-configured task that is disabled', async () => {

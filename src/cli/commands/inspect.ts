@@ -29,9 +29,10 @@ export function register(program: Command): void {
           overrides: overridesFrom(options),
         });
         const report = inspectPackage(loaded);
-        if (options.json) printJson(report);
+        const ok = !report.problems.some((p) => p.severity === 'error');
+        if (options.json) printJson({ ok, ...report });
         else process.stdout.write(formatInspectReport(report));
-        return report.problems.some((p) => p.severity === 'error') ? EXIT.failed : EXIT.ok;
+        return ok ? EXIT.ok : EXIT.failed;
       }),
     );
 }

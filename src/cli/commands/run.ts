@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { oneLine } from '../../message/quote.js';
 import { loadPackage, parseAssignment, type PackageOverrides } from '../../package/load.js';
 import { runPackage, type PackageRunReport } from '../../package/run.js';
-import { action, printJson } from '../output.js';
+import { EXIT, action, printJson } from '../output.js';
 
 export interface OverrideOptions {
   project?: string;
@@ -67,7 +67,8 @@ export function register(program: Command): void {
           ...(options.event ? { event: options.event } : {}),
           ...(options.dryRun ? { dryRun: true } : {}),
         });
-        if (options.json) printJson(report);
+        // ok as send's: every message sent, some recipients maybe rejected (exit 3).
+        if (options.json) printJson({ ok: report.exitCode !== EXIT.failed, ...report });
         else process.stdout.write(formatRunReport(report));
         return report.exitCode;
       }),

@@ -254,7 +254,8 @@ async function readMessageId(path: string): Promise<string> {
 function report(result: SendMailResult, options: SendOptions): number {
   const code = result.rejected.length === 0 ? EXIT.ok : EXIT.partial;
   if (options.json) {
-    printJson(result);
+    // Sent: also when some recipients were rejected (exit 3; they are in `rejected`).
+    printJson({ ok: true, ...result });
     return code;
   }
   const out = process.stdout;
