@@ -972,6 +972,19 @@ export class SmtpClient extends EventEmitter {
     }
   }
 
+  /**
+   * MAIL or RCPT answered with neither a 2xx nor a refusal (a 354, say: the server may now
+   * take what follows as message text): no later reply can be trusted. Closes the session
+   * and throws `SmtpProtocolError`.
+   */
+  #refuseOddReply(command: string, reply: SmtpReply): never {
+    this.#broken = true;
+    this.#transport?.destroy();
+    throw new SmtpProtocolError(`${this.#server} answered ${command} with ` +
+      `${formatReply(reply)}, which is neither a success nor a refusal; the session was ` +
+      'closed.', { transcript: this.#transcript.recent() });
+  }
+
   /** MAIL FROM and every RCPT TO of a transaction, with what their replies mean. */
   #envelopeCommands(tx: Transaction): QueuedCommand[] {
     const timeouts = this.#timeouts;
@@ -982,6 +995,7 @@ export class SmtpClient extends EventEmitter {
       timeoutMs: timeouts.command,
       onReply: (reply) => {
         if (isPositiveCompletion(reply)) return true;
+        if (reply.code < 400) this.#refuseOddReply('MAIL FROM', reply);
         tx.mailError = new SmtpCommandError(tx.mailLine, reply, { transcript: transcript() });
         return false;
       },
@@ -993,6 +1007,9 @@ export class SmtpClient extends EventEmitter {
         stage: 'rcpt',
         timeoutMs: timeouts.command,
         onReply: (reply) => {
+          if (reply.code < 400 && !isPositiveCompletion(reply)) {
+            this.#refuseOddReply('RCPT TO', reply);
+          }
           result.status = isPositiveCompletion(reply) ? 'accepted' : 'rejected';
           result.reply = reply;
           return true;

@@ -855,6 +855,22 @@ for (const [how, echo] of [
   });
 }
 
+test('MAIL answered with 354 closes the session with a protocol error; no RCPT follows',
+  async () => {
+    const run = await scripted([GREETING, EHLO, ...ehloReply('8BITMIME'),
+      { expect: /^MAIL FROM:<a@x.test>/ }, 'S: 354 go ahead', { stall: true }]);
+    await run.client.connect();
+    const error = await run.client.send({ from: 'a@x.test', to: ['b@y.test'] }, 'x')
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof SmtpProtocolError, String(error));
+    assert.equal(error.message, `127.0.0.1:${run.server.port} answered MAIL FROM with 354 ` +
+      'go ahead, which is neither a success nor a refusal; the session was closed.');
+    assert.equal(run.client.alive, false);
+    await run.server.done;
+    await run.server.close();
+    assert.equal(run.server.transcript.some((line) => line.startsWith('C: RCPT')), false);
+  });
+
 test('a recipient list given as a string is refused before MAIL', async () => {
   const run = await scripted([GREETING, EHLO, ...ehloReply(), ...QUIT]);
   await run.client.connect();

@@ -565,6 +565,10 @@ for (const stage of ['MAIL', 'RCPT', 'DATA', 'end of data'] as const) {
         } else if (stage === 'DATA' && code < 400) {
           // Neither 354 nor a refusal: the server broke the protocol; the session is closed.
           assertError(error, SmtpProtocolError, label);
+        } else if ((stage === 'MAIL' || stage === 'RCPT') && code < 400) {
+          // A 3xx to MAIL or RCPT (354: what follows may be taken as message text) leaves
+          // no later reply to trust: a protocol error, and the session is closed.
+          assertError(error, SmtpProtocolError, label);
         } else {
           assert.ok(error instanceof SmtpCommandError
             || error instanceof SmtpRecipientsError, `${label}: ${String(error)}`);
