@@ -819,8 +819,8 @@ export class SmtpClient extends EventEmitter {
       if (required) {
         await this.#abandon(new SmtpTlsError(`${this.#server} answered STARTTLS with ` +
           `${formatReply(reply)}, and EnableSsl=True (secure: StartTls) requires TLS: the ` +
-          'session was closed before any AUTH or MAIL.', { transcript: this.#transcript.recent(), cause:
-          new SmtpCommandError(line, reply) }));
+          'session was closed before any AUTH or MAIL.',
+        { transcript: this.#transcript.recent(), cause: new SmtpCommandError(line, reply) }));
       }
       this.#logger.warn({ server: this.#server, reply: formatReply(reply) },
         `${this.#server} refused STARTTLS (${formatReply(reply)}); continuing without TLS ` +
