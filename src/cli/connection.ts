@@ -2,10 +2,7 @@
  * `--connection <string|name>`: a value containing `=` is a connection string; anything else
  * names a connection in the project file (`smtpcm.json`, or `$SMTPCM_PROJECT`).
  */
-import {
-  SmtpConnectionManager,
-  type SmtpConnectionManagerInit,
-} from '../connection/connection-manager.js';
+import { SmtpConnectionManager } from '../connection/connection-manager.js';
 import { findConnection, loadProjectFile } from '../connection/project-file.js';
 import type { Logger, TranscriptLogger } from '../log.js';
 import { recordTranscript } from './output.js';
@@ -16,8 +13,6 @@ export const CONNECTION_HELP = 'a connection string (has "=") or a name in smtpc
 export interface OpenConnectionOptions {
   logger?: Logger;
   transcript?: TranscriptLogger;
-  /** Makes each session's client (`test-connection` keeps what they throw). */
-  createClient?: SmtpConnectionManagerInit['createClient'];
 }
 
 /** True when the `--connection` value is a connection string rather than a name. */

@@ -119,6 +119,11 @@ export interface TestConnectionReport {
   /** The step that failed, when `success` is false. */
   failedStep?: string;
   error?: { name: string; code?: string; message: string; fix?: string };
+  /**
+   * The error that ended the test, for callers that explain it further (the CLI gives it the
+   * fix `send` would). Not enumerable: `error` is what JSON shows.
+   */
+  readonly failure?: unknown;
   totalMs: number;
 }
 
@@ -385,6 +390,7 @@ export class SmtpConnectionManager {
     const fail = (step: string, error: unknown): TestConnectionReport => {
       report.failedStep = step;
       report.error = describeError(error);
+      Object.defineProperty(report, 'failure', { value: error, enumerable: false });
       report.totalMs = elapsed(started);
       return report;
     };
