@@ -98,7 +98,8 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
   });
   const tasks = sendMailTasks(pkg);
   // Before the problems are copied: a variable whose expression fails adds a warning.
-  const variables = pkg.allVariables().map((v) => inspectVariable(pkg, v));
+  const secret = sensitiveNames(pkg);
+  const variables = pkg.allVariables().map((v) => inspectVariable(pkg, v, secret));
   const problems: PackageProblem[] = [...pkg.problems];
   const add = (problem: PackageProblem): void => {
     if (!problems.some((p) => p.code === problem.code && p.where === problem.where &&
@@ -112,7 +113,7 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
     connections: connections.map((c) => c.connection),
     otherConnections: [...pkg.connections].filter((c) => !c.isSmtp)
       .map((c) => ({ name: c.name, type: c.creationName, origin: c.origin })),
-    tasks: tasks.map((task) => inspectTask(loaded, task)),
+    tasks: tasks.map((task) => inspectTask(loaded, task, secret)),
     parameters: [...pkg.parameters].map((p) => ({ name: p.qualifiedName, type: p.dataType,
       value: maskValue(toPropertyString(p.value), p.sensitive), source: p.valueSource })),
     variables,
@@ -122,25 +123,26 @@ export function inspectPackage(loaded: LoadedPackage): InspectReport {
   };
 }
 
-function inspectVariable(pkg: Package, variable: Variable): InspectedVariable {
+function inspectVariable(pkg: Package, variable: Variable,
+  secret: readonly string[]): InspectedVariable {
   const computed = variable.evaluateAsExpression && variable.valueSource !== 'override';
   return {
     name: variable.qualifiedName, container: variable.containerPath, type: variable.dataType,
     value: maskValue(toPropertyString(pkg.variableValue(variable)),
-      computed && readsSensitive(pkg, variable.expression)),
+      computed && readsSensitive(secret, variable.expression)),
     source: computed ? 'expression' : variable.valueSource,
     ...(variable.expression !== '' ? { expression: variable.expression } : {}),
   };
 }
 
 /**
- * True when an expression names a sensitive parameter, or an expression variable that
- * reads one (followed through any chain of variables): its value is as secret. By the text
- * (any case), so a name in a string literal counts too; more is masked, never less.
+ * True when an expression names one of the `secret` names (`sensitiveNames`): its value is
+ * as secret. By the text (any case), so a name in a string literal counts too; more is
+ * masked, never less.
  */
-function readsSensitive(pkg: Package, expression: string): boolean {
+function readsSensitive(secret: readonly string[], expression: string): boolean {
   const text = expression.toLowerCase();
-  return sensitiveNames(pkg).some((name) => text.includes(name));
+  return secret.some((name) => text.includes(name));
 }
 
 /**
@@ -155,8 +157,7 @@ function sensitiveNames(pkg: Package): string[] {
   for (let added = names.length > 0; added;) {
     added = false;
     for (const variable of [...pending]) {
-      const text = variable.expression.toLowerCase();
-      if (!names.some((name) => text.includes(name))) continue;
+      if (!readsSensitive(names, variable.expression)) continue;
       names.push(variable.qualifiedName.toLowerCase(), `@${variable.name.toLowerCase()}`);
       pending.splice(pending.indexOf(variable), 1);
       added = true;
@@ -176,7 +177,8 @@ function asDisabled(task: ResolvedSendMailTask, problem: PackageProblem): Packag
     message: `${problem.message} The task is disabled (${task.disabledBy}): run skips it.` };
 }
 
-function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): InspectedTask {
+function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask,
+  secret: readonly string[]): InspectedTask {
   const pkg = loaded.package;
   const type = (task.properties.MessageSourceType.value ?? '').toLowerCase();
   const source = task.properties.MessageSource.value;
@@ -203,7 +205,7 @@ function inspectTask(loaded: LoadedPackage, task: ResolvedSendMailTask): Inspect
     properties: task.configured ? [...Object.values(task.properties),
       ...(task.disable.expression !== undefined ? [task.disable] : [])]
       .map((p) => (p.expression !== undefined && p.value !== undefined &&
-        readsSensitive(pkg, p.expression) ? { ...p, value: maskValue(p.value, true) } : p))
+        readsSensitive(secret, p.expression) ? { ...p, value: maskValue(p.value, true) } : p))
       : [], body,
   };
 }
