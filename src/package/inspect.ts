@@ -153,7 +153,7 @@ function readsSensitive(secret: readonly string[], expression: string): boolean 
 function sensitiveNames(pkg: Package): string[] {
   const names = [...pkg.parameters].filter((p) => p.sensitive)
     .map((p) => p.qualifiedName.toLowerCase());
-  const pending = pkg.variables.filter((v) => v.evaluateAsExpression);
+  const pending = pkg.allVariables().filter((v) => v.evaluateAsExpression);
   for (let added = names.length > 0; added;) {
     added = false;
     for (const variable of [...pending]) {

@@ -219,7 +219,14 @@ describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
           '<DTS:Variable DTS:CreationName="" DTS:Namespace="User" ' +
           'DTS:DTSID="{00000000-0000-0000-0000-000000000003}" DTS:ObjectName="OdsCopy2" ' +
           'DTS:EvaluateAsExpression="True" DTS:Expression="@[User::OdsCopy]">' +
-          '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>'));
+          '<DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>')
+          .replace('<DTS:Variables />', '<DTS:Variables>' + ['Inner1', 'Inner2'].map((name, i) =>
+            '<DTS:Variable DTS:CreationName="" DTS:Namespace="User" ' +
+            `DTS:DTSID="{00000000-0000-0000-0000-00000000001${i}}" DTS:ObjectName="${name}" ` +
+            'DTS:EvaluateAsExpression="True" DTS:Expression="' + (i === 0
+              ? '@[$Project::OperationalDataStore_ConnectionString]' : '@[User::Inner1]') +
+            '"><DTS:VariableValue DTS:DataType="8">saved</DTS:VariableValue></DTS:Variable>')
+            .join('') + '</DTS:Variables>'));
         const report = inspectPackage(await loadPackage(file, { overrides: {
           set: [['User::PackageStatus', 'Server=db;User ID=sa;Password=CANARY-PW-123']] } }));
         const parameter = (name: string) => report.parameters.find((p) => p.name === name);
@@ -235,6 +242,10 @@ describe('inspect on the corpus (INDEX.md)', { skip: corpusSkipReason }, () => {
           type: 'DT_WSTR', value: '********', source: 'expression',
           expression: '@[$Project::OperationalDataStore_ConnectionString]' });
         assert.equal(variable('User::OdsCopy')!.value, '********');
+        // In a container: one reading the parameter, and one reading that one.
+        const inner = report.variables.filter((v) => v.name.startsWith('User::Inner'));
+        assert.deepEqual(inner.map((v) => [v.name, v.value]),
+          [['User::Inner1', '********'], ['User::Inner2', '********']]);
         assert.equal(variable('User::OdsCopy2')!.value, '********');
         assert.deepEqual(variable('User::ErrorCount'), { name: 'User::ErrorCount',
           container: 'Package', type: 'DT_I4', value: '0', source: 'literal' });
