@@ -278,9 +278,13 @@ export class ConfigurationError extends SmtpError {
   readonly code = 'ECONFIG';
   readonly transient = false;
 
+  /**
+   * `message` is `field: problem fix`; `problem` is the middle alone, for callers that show
+   * the field or the fix their own way.
+   */
   constructor(
     readonly field: string,
-    problem: string,
+    readonly problem: string,
     readonly fix: string,
     options: SmtpErrorOptions = {},
   ) {

@@ -125,12 +125,7 @@ function explainRaw(error: unknown, useFlags: boolean): ErrorDescription {
   if (error instanceof ConfigurationError) {
     let field = error.field;
     let fix = error.fix;
-    let problem = error.message.startsWith(`${error.field}:`)
-      ? error.message.slice(error.field.length + 1).trim()
-      : error.message;
-    if (fix !== '' && problem.endsWith(fix)) {
-      problem = problem.slice(0, problem.length - fix.length).trim();
-    }
+    let problem = error.problem.trim();
     if (useFlags) {
       fix = FLAG_FIX[field] ?? flagNames(fix);
       problem = flagNames(problem);

@@ -167,14 +167,13 @@ export function resolveConnection(pkg: Package, connection: PackageConnection): 
       const emptyFix = `Set SmtpServer in the package, or give it with --connection ` +
         `"${connection.name}=SmtpServer=host;".`;
       // Any other error carries its own fix (an unknown key: the nearest and the valid keys).
-      const fix = !empty && error instanceof ConfigurationError ? error.fix : emptyFix;
-      const text = (error as Error).message;
+      const own = !empty && error instanceof ConfigurationError ? error : undefined;
+      const text = own ? `${own.field}: ${own.problem}` : (error as Error).message;
       problems.push({ severity: 'error', code: empty ? 'empty-server' : 'invalid-connection-string',
         where,
         message: empty ? 'The SMTP server is empty: there is nothing to connect to.'
-          : `The connection string is not valid: ${text.endsWith(` ${fix}`)
-            ? text.slice(0, -fix.length - 1) : text}`,
-        fix });
+          : `The connection string is not valid: ${text}`,
+        fix: own?.fix ?? emptyFix });
     }
   }
   return { connection, connectionString: resolved, problems };
