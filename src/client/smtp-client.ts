@@ -437,7 +437,8 @@ export class SmtpClient extends EventEmitter {
       const wantsTls = this.#mode === 'StartTls'
         || (this.#mode === 'StartTlsWhenAvailable' && this.#capabilities.startTls);
       if (wantsTls) await this.#startTls(tls, step);
-      await this.#refuseExtraReply(transport, 'EHLO');
+      await this.#refuseUnsolicited(transport, 'mail',
+        'after its reply to EHLO, answering nothing that was asked');
     } catch (error) {
       this.#broken = true;
       this.#transport?.destroy();
@@ -511,7 +512,8 @@ export class SmtpClient extends EventEmitter {
     try {
       const { mechanism } = await authenticate(exchange, auth, context, this.#logger);
       this.#mechanism = mechanism;
-      await this.#refuseExtraReply(transport, 'AUTH');
+      await this.#refuseUnsolicited(transport, 'mail',
+        'after its reply to AUTH, answering nothing that was asked');
       return mechanism;
     } catch (error) {
       // The AUTH loop knows nothing of the transcript; the error still carries its tail.
@@ -732,41 +734,31 @@ export class SmtpClient extends EventEmitter {
   }
 
   /**
-   * A reply that is already waiting before EHLO is sent answers nothing we asked: the
-   * server, or a machine on the path, is ahead of the conversation, and reading it as the
-   * EHLO reply would act on injected bytes (after the greeting, or right after a TLS
-   * handshake). A queued 421 is the server closing (`SmtpConnectionError`); anything else is
-   * an `SmtpProtocolError`. The connection is closed either way.
+   * A reply waiting when none is owed answers nothing we asked: the server, or a machine on
+   * the path, is ahead of the conversation. Before EHLO (after the greeting, or right after a
+   * TLS handshake) it would be read as the EHLO reply; after the EHLO or AUTH reply it would
+   * answer the next command and shift every later reply by one (MAIL answered by a stray
+   * 250, DATA by RCPT's). `when` says where it came, for the message. A queued 421 is the
+   * server closing (`SmtpConnectionError`); anything else is an `SmtpProtocolError`. The
+   * connection is closed either way.
    */
-  async #refuseUnsolicited(transport: SmtpTransport, stage: SessionStage): Promise<void> {
+  async #refuseUnsolicited(transport: SmtpTransport, stage: SessionStage,
+    when: string): Promise<void> {
     // One turn of the event loop first, so that octets already in the socket are seen.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!transport.hasUnreadReplies) return;
     const early = await this.#read(stage, this.#timeouts.command);
     await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(early)} ` +
-      `before the ${stage.toUpperCase()} command it would answer (possible response ` +
-      'injection); the session was closed.', { transcript: this.#transcript.recent() }), false);
-  }
-
-  /**
-   * A reply waiting after the last one we asked for (`after`: EHLO or AUTH) answers nothing:
-   * read as the reply to our next command, it would shift every later reply by one (MAIL
-   * answered by a stray 250, DATA by RCPT's). The session is closed at once.
-   */
-  async #refuseExtraReply(transport: SmtpTransport, after: string): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (!transport.hasUnreadReplies) return;
-    const extra = await this.#read('mail', this.#timeouts.command);
-    await this.#abandon(new SmtpProtocolError(`${this.#server} sent ${formatReply(extra)} ` +
-      `after its reply to ${after}, answering nothing that was asked (possible response ` +
-      'injection); the session was closed.', { transcript: this.#transcript.recent() }), false);
+      `${when} (possible response injection); the session was closed.`,
+    { transcript: this.#transcript.recent() }), false);
   }
 
   async #hello(step: (name: SessionStep['name'], detail?: string) => void): Promise<void> {
     const transport = this.#transport!;
     const name = this.#options.clientName ?? defaultClientName(transport.localAddress);
     const ehloLine = commands.ehlo(name);
-    await this.#refuseUnsolicited(transport, 'ehlo');
+    await this.#refuseUnsolicited(transport, 'ehlo',
+      'before the EHLO command it would answer');
     await transport.writeLines([ehloLine], 'ehlo', this.#timeouts.command);
     const reply = await this.#read('ehlo', this.#timeouts.command);
     if (isPositiveCompletion(reply)) {
