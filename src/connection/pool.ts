@@ -298,11 +298,7 @@ export class ConnectionPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) {
-      waiter.fail(new SmtpConnectionError(
-        `The connection manager ${this.#options.name} was closed (close()) while this send ` +
-          'waited for a session: nothing of it was sent. Send it again: a send() after close() ' +
-          'opens new connections.',
-        'connect'));
+      waiter.fail(this.#closedError('while this send waited for a session'));
     }
     for (const entry of this.#idle.splice(0)) {
       this.#stopIdling(entry);
@@ -312,13 +308,14 @@ export class ConnectionPool {
   }
 
   #checkOpen(): void {
-    if (this.#closed) {
-      throw new SmtpConnectionError(
-        `The connection manager ${this.#options.name} was closed (close()) before this send ` +
-          'had a session: nothing of it was sent. Send it again: a send() after close() opens ' +
-          'new connections.',
-        'connect');
-    }
+    if (this.#closed) throw this.#closedError('before this send had a session');
+  }
+
+  /** What a caller the pool's close() stopped gets; `when` says at which point. */
+  #closedError(when: string): SmtpConnectionError {
+    return new SmtpConnectionError(`The connection manager ${this.#options.name} was closed ` +
+      `(close()) ${when}: nothing of it was sent. Send it again: a send() after close() ` +
+      'opens new connections.', 'connect');
   }
 
   async #openEntry(): Promise<Entry> {
@@ -375,21 +372,22 @@ export class ConnectionPool {
     signal: AbortSignal | undefined): Promise<{ entry: Entry; joined: boolean } | undefined> {
     return new Promise<{ entry: Entry; joined: boolean } | undefined>((resolve, reject) => {
       const remaining = Math.max(0, deadline - Date.now());
-      const leave = (): void => {
+      // However the wait ends: no timer, no abort listener, out of the line.
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const index = this.#waiters.indexOf(waiter);
         if (index >= 0) this.#waiters.splice(index, 1);
       };
       // The caller gave up (SendOptions.signal): out of the line at once, nothing sent.
       const onAbort = (): void => {
-        clearTimeout(timer);
-        leave();
+        settle();
         reject(new SmtpConnectionError(`The send was aborted (SendOptions.signal) while it ` +
           `waited for a session of ${this.#options.name}: nothing of it was sent.`, 'connect',
         { cause: signal?.reason }));
       };
       const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        leave();
+        settle();
         reject(new SmtpTimeoutError('connect', this.#options.acquireTimeoutMs,
           `No SMTP session of ${this.#options.name} became free within ` +
           `${this.#options.acquireTimeoutMs} ms (MaxConnections=` +
@@ -401,13 +399,11 @@ export class ConnectionPool {
         fresh,
         shared,
         wake: (entry, joined = false) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          settle();
           resolve(entry === undefined ? undefined : { entry, joined });
         },
         fail: (error) => {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          settle();
           reject(error);
         },
       };
