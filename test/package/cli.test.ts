@@ -208,21 +208,23 @@ describe('smtpcm inspect and run', { skip: corpusSkipReason }, () => {
 
   it('an assignment without "=" is answered with an example of its own option', async () => {
     const file = corpus('lucmilot', 'SendMailTask.dtsx');
-    const param = await smtpcm('run', file, '--param', 'prj_To_ErrorMail');
-    assert.equal(param.code, 1);
-    assert.equal(param.stderr, 'smtpcm: --param: "prj_To_ErrorMail" is not NAME=VALUE. Write ' +
-      '--param NAME=VALUE, e.g. --param $Project::X=hello.\n');
-    const secret = await smtpcm('run', file, '--param', 'prj_Password:CANARY-PW-1');
-    assert.equal(secret.stderr, 'smtpcm: --param: "prj_Password…" (cut after "Password": ' +
-      'what follows may be a secret) is not NAME=VALUE. Write --param NAME=VALUE, e.g. ' +
-      '--param $Project::X=hello.\n');
-    const set = await smtpcm('run', file, '--set', 'X');
-    assert.equal(set.stderr, 'smtpcm: --set: "X" is not NAME=VALUE. Write --set NAME=VALUE, ' +
-      'e.g. --set User::X=hello.\n');
-    const connection = await smtpcm('run', file, '--connection', 'X');
-    assert.equal(connection.stderr, 'smtpcm: --connection: "X" is not NAME=VALUE. Write ' +
-      '--connection NAME=VALUE, e.g. --connection "SMTP Connection Manager=SmtpServer=' +
-      'smtp.example.com;".\n');
+    const cases: Array<[string, string, string]> = [
+      ['--param', 'prj_To_ErrorMail', 'smtpcm: --param: "prj_To_ErrorMail" is not NAME=VALUE. ' +
+        'Write --param NAME=VALUE, e.g. --param $Project::X=hello.\n'],
+      ['--param', 'prj_Password:CANARY-PW-1', 'smtpcm: --param: "prj_Password…" (cut after ' +
+        '"Password": what follows may be a secret) is not NAME=VALUE. Write --param ' +
+        'NAME=VALUE, e.g. --param $Project::X=hello.\n'],
+      ['--set', 'X', 'smtpcm: --set: "X" is not NAME=VALUE. Write --set NAME=VALUE, e.g. ' +
+        '--set User::X=hello.\n'],
+      ['--connection', 'X', 'smtpcm: --connection: "X" is not NAME=VALUE. Write ' +
+        '--connection NAME=VALUE, e.g. --connection "SMTP Connection Manager=SmtpServer=' +
+        'smtp.example.com;".\n'],
+    ];
+    for (const [option, argument, expected] of cases) {
+      const result = await smtpcm('run', file, option, argument);
+      assert.equal(result.code, 1);
+      assert.equal(result.stderr, expected);
+    }
   });
 
   it('run exits 1 on a bad override, with a sentence naming it', async () => {
